@@ -1,0 +1,771 @@
+/* stage.c - the consume -> transform -> produce -> commit loop (stage.h).
+ *
+ * Single-threaded: the consumer, the producer's delivery reports and the
+ * rebalance callback all run on the main thread inside our poll calls, so
+ * the loop's state needs no locks. The only other thread of ours is the
+ * HTTP server, which reads atomics (metrics, readiness).
+ *
+ * Batch life cycle:
+ *   collect  poll until batch_max records or batch_wait_ms after the first
+ *   process  exactly-once: begin txn, transform+produce each record, send
+ *            the batch's next offsets to the txn, commit txn.
+ *            at-least-once: transform+produce, flush, commit offsets.
+ *   failure  abortable/transient: abort (EOS), seek every partition of the
+ *            batch back to its first offset, back off, process again.
+ *            fatal: leave the loop, exit 1.
+ * A rebalance during collection drops the batch unprocessed (and rewinds
+ * partitions we keep), so no record is processed for a partition we no
+ * longer own.
+ */
+#include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "emit_internal.h"
+#include "hl7flow/headers.h"
+#include "hl7flow/http.h"
+#include "hl7flow/kafka.h"
+#include "hl7flow/log.h"
+#include "hl7flow/metrics.h"
+#include "hl7flow/timeutil.h"
+#include "stage_internal.h"
+
+static volatile sig_atomic_t g_stop;
+
+void hf_stage_request_stop(void) { g_stop = 1; }
+
+static void on_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+#define LABEL_CACHE 32
+
+typedef struct label_counter {
+    char key[96];
+    hf_counter *c;
+} label_counter;
+
+typedef struct hf_stage {
+    const hf_stage_def *def;
+    const hf_stage_cfg *cfg;
+    void *ctx;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    bool eos;
+    rd_kafka_message_t **batch;
+    size_t nbatch;
+    hf_emit em;
+    bool revoked;        /* set by the rebalance callback during collection */
+    long dr_failed;      /* delivery failures in the current batch (ALO) */
+    bool fatal;
+    int64_t backoff_ms;
+    int64_t next_lag_ms;
+    char labels[128];    /* stage="name" */
+    hf_counter *in_total, *aborted_total, *rebalances_total, *batches_total;
+    hf_histogram *process_seconds, *commit_seconds;
+    label_counter out_cache[LABEL_CACHE];
+    label_counter dlq_cache[LABEL_CACHE];
+    hf_http *http;
+} hf_stage;
+
+/* ---- metrics helpers ---------------------------------------------------- */
+
+static hf_counter *cached_counter(hf_stage *s, label_counter *cache, const char *name,
+                                  const char *help, const char *label, const char *value) {
+    for (size_t i = 0; i < LABEL_CACHE && cache[i].c != NULL; i++)
+        if (strcmp(cache[i].key, value) == 0)
+            return cache[i].c;
+    char labels[256];
+    snprintf(labels, sizeof labels, "%s,%s=\"%s\"", s->labels, label, value);
+    hf_counter *c = hf_metrics_counter(name, help, labels);
+    for (size_t i = 0; i < LABEL_CACHE; i++) {
+        if (cache[i].c == NULL) {
+            snprintf(cache[i].key, sizeof cache[i].key, "%s", value);
+            cache[i].c = c;
+            break;
+        }
+    }
+    return c;
+}
+
+static void count_out(hf_stage *s, const char *topic) {
+    hf_counter *c = cached_counter(s, s->out_cache, "hl7flow_records_out_total",
+                                   "Records produced by the stage, by topic", "topic", topic);
+    if (c != NULL)
+        hf_counter_add(c, 1);
+}
+
+static void count_dlq(hf_stage *s, const char *cls) {
+    hf_counter *c = cached_counter(s, s->dlq_cache, "hl7flow_records_dlq_total",
+                                   "Records sent to the dead-letter topic, by error class",
+                                   "class", cls);
+    if (c != NULL)
+        hf_counter_add(c, 1);
+}
+
+static void update_lag(hf_stage *s) {
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(s->consumer, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    rd_kafka_position(s->consumer, parts);
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *p = &parts->elems[i];
+        int64_t lo = -1, hi = -1;
+        if (rd_kafka_get_watermark_offsets(s->consumer, p->topic, p->partition, &lo, &hi) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
+            hi < 0)
+            continue;
+        int64_t pos = p->offset >= 0 ? p->offset : lo;
+        char labels[256];
+        snprintf(labels, sizeof labels, "%s,topic=\"%s\",partition=\"%d\"", s->labels, p->topic,
+                 (int)p->partition);
+        hf_gauge *g = hf_metrics_gauge("hl7flow_consumer_lag",
+                                       "Records between the consumer position and the partition end",
+                                       labels);
+        if (g != NULL)
+            hf_gauge_set(g, (double)(hi > pos ? hi - pos : 0));
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+/* ---- Kafka callbacks ---------------------------------------------------- */
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
+    hf_stage *s = opaque;
+    bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    hf_counter_add(s->rebalances_total, 1);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        HF_LOG(HF_LOG_INFO, "partitions_assigned", HF_LI("count", parts->cnt),
+               HF_LB("cooperative", cooperative));
+        if (cooperative) {
+            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+            if (e != NULL) {
+                HF_LOG(HF_LOG_ERROR, "assign_failed", HF_LERR(rd_kafka_error_string(e)));
+                rd_kafka_error_destroy(e);
+            }
+        } else {
+            rd_kafka_assign(rk, parts);
+        }
+        hf_ready_set("assigned", true);
+        s->next_lag_ms = 0;
+        return;
+    }
+    s->revoked = true;
+    for (int i = 0; i < parts->cnt; i++) {
+        /* A partition we no longer own has no lag of ours. */
+        char labels[256];
+        snprintf(labels, sizeof labels, "%s,topic=\"%s\",partition=\"%d\"", s->labels,
+                 parts->elems[i].topic, (int)parts->elems[i].partition);
+        hf_gauge_set(hf_metrics_gauge("hl7flow_consumer_lag",
+                                      "Records between the consumer position and the partition end",
+                                      labels),
+                     0);
+    }
+    HF_LOG(HF_LOG_INFO, "partitions_revoked", HF_LI("count", parts->cnt),
+           HF_LID("reason", rd_kafka_err2name(err)));
+    if (cooperative && err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+        if (e != NULL)
+            rd_kafka_error_destroy(e);
+    } else {
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    (void)rk;
+    hf_stage *s = opaque;
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        s->dr_failed++;
+        HF_LOG(HF_LOG_WARN, "delivery_failed", HF_LID("topic", rd_kafka_topic_name(m->rkt)),
+               HF_LID("code", rd_kafka_err2name(m->err)));
+    }
+}
+
+/* ---- transactions ------------------------------------------------------- */
+
+typedef enum { TXN_OK, TXN_RETRY, TXN_ABORT, TXN_FATAL } txn_action;
+
+/* Classifies (and destroys) a transactional API error per librdkafka's
+ * INTRODUCTION.md: retriable, abortable, fatal; unknown counts as fatal. */
+static txn_action txn_classify(rd_kafka_error_t *e, const char *call) {
+    if (e == NULL)
+        return TXN_OK;
+    txn_action a = rd_kafka_error_is_fatal(e)               ? TXN_FATAL
+                   : rd_kafka_error_txn_requires_abort(e)  ? TXN_ABORT
+                   : rd_kafka_error_is_retriable(e)        ? TXN_RETRY
+                                                           : TXN_FATAL;
+    HF_LOG(a == TXN_FATAL ? HF_LOG_ERROR : HF_LOG_WARN, "txn_error", HF_LID("call", call),
+           HF_LID("code", rd_kafka_err2name(rd_kafka_error_code(e))),
+           HF_LERR(rd_kafka_error_string(e)));
+    rd_kafka_error_destroy(e);
+    return a;
+}
+
+static bool stopping_past_deadline(hf_stage *s, int64_t deadline_ms) {
+    (void)s;
+    return g_stop && hf_mono_ms() > deadline_ms;
+}
+
+/* Retries a retriable call until it succeeds or the drain deadline passes. */
+#define TXN_CALL(s, call_expr, name)                                                   \
+    ({                                                                                 \
+        txn_action a_;                                                                 \
+        int64_t dl_ = hf_mono_ms() + (s)->cfg->commit_timeout_ms;                      \
+        for (;;) {                                                                     \
+            a_ = txn_classify((call_expr), name);                                      \
+            if (a_ != TXN_RETRY || stopping_past_deadline((s), dl_))                   \
+                break;                                                                 \
+            rd_kafka_poll((s)->producer, 100);                                         \
+        }                                                                              \
+        a_ == TXN_RETRY ? TXN_ABORT : a_;                                              \
+    })
+
+/* ---- batch helpers ------------------------------------------------------ */
+
+static void batch_free(hf_stage *s) {
+    for (size_t i = 0; i < s->nbatch; i++)
+        rd_kafka_message_destroy(s->batch[i]);
+    s->nbatch = 0;
+}
+
+/* Offsets of the batch per partition: first (for rewinds) or next (for
+ * commits). */
+static rd_kafka_topic_partition_list_t *batch_offsets(hf_stage *s, bool next) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
+    for (size_t i = 0; i < s->nbatch; i++) {
+        rd_kafka_message_t *m = s->batch[i];
+        const char *t = rd_kafka_topic_name(m->rkt);
+        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(l, t, m->partition);
+        if (p == NULL) {
+            p = rd_kafka_topic_partition_list_add(l, t, m->partition);
+            p->offset = next ? m->offset + 1 : m->offset;
+        } else if (next && m->offset + 1 > p->offset) {
+            p->offset = m->offset + 1;
+        } else if (!next && m->offset < p->offset) {
+            p->offset = m->offset;
+        }
+    }
+    return l;
+}
+
+/* Seeks every partition of the batch back to its first record in the batch,
+ * so the records are fetched and processed again. */
+static void batch_rewind(hf_stage *s) {
+    rd_kafka_topic_partition_list_t *l = batch_offsets(s, false);
+    /* librdkafka <= 2.0.x takes this timeout 1000x too low; -1 waits. */
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(s->consumer, l, -1);
+    if (e != NULL) {
+        HF_LOG(HF_LOG_WARN, "rewind_failed", HF_LERR(rd_kafka_error_string(e)));
+        rd_kafka_error_destroy(e);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    batch_free(s);
+}
+
+static void backoff_sleep(hf_stage *s) {
+    int64_t until = hf_mono_ms() + s->backoff_ms;
+    while (!g_stop && hf_mono_ms() < until)
+        rd_kafka_poll(s->producer, 50);
+    s->backoff_ms = s->backoff_ms * 2 > 30000 ? 30000 : s->backoff_ms * 2;
+}
+
+/* Produces one record, taking @p hdrs. Waits while the local queue is full.
+ * Returns false when the batch must be aborted. */
+static bool produce(hf_stage *s, const char *topic, const void *key, size_t klen,
+                    const void *val, size_t vlen, rd_kafka_headers_t *hdrs) {
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            s->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, klen),
+            RD_KAFKA_V_VALUE((void *)val, vlen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return true;
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !hf_kafka_fatal_seen()) {
+            rd_kafka_poll(s->producer, 50);
+            continue;
+        }
+        rd_kafka_headers_destroy(hdrs);
+        HF_LOG(HF_LOG_WARN, "produce_failed", HF_LID("topic", topic),
+               HF_LID("code", rd_kafka_err2name(err)));
+        if (err == RD_KAFKA_RESP_ERR__FATAL)
+            s->fatal = true;
+        return false;
+    }
+}
+
+static rd_kafka_headers_t *input_headers_copy(rd_kafka_message_t *m) {
+    rd_kafka_headers_t *in = NULL;
+    if (rd_kafka_message_headers(m, &in) == RD_KAFKA_RESP_ERR_NO_ERROR && in != NULL)
+        return rd_kafka_headers_copy(in);
+    return rd_kafka_headers_new(8);
+}
+
+static bool produce_outputs(hf_stage *s, rd_kafka_message_t *m) {
+    hf_emit *em = &s->em;
+    for (size_t i = 0; i < em->nout; i++) {
+        const hf_emit_out *o = &em->out[i];
+        rd_kafka_headers_t *h = input_headers_copy(m);
+        for (size_t k = o->hdr_first; k < o->hdr_first + o->hdr_count; k++) {
+            const char *name = em->arena + em->hdr[k].name_off;
+            rd_kafka_header_remove(h, name);
+            rd_kafka_header_add(h, name, -1, em->arena + em->hdr[k].value_off,
+                                (ssize_t)em->hdr[k].value_len);
+        }
+        const char *topic = em->arena + o->topic_off;
+        if (!produce(s, topic, o->has_key ? em->arena + o->key_off : NULL, o->key_len,
+                     o->has_value ? em->arena + o->value_off : NULL, o->value_len, h))
+            return false;
+        count_out(s, topic);
+    }
+    return true;
+}
+
+static void header_set_str(rd_kafka_headers_t *h, const char *name, const char *val) {
+    rd_kafka_header_remove(h, name);
+    rd_kafka_header_add(h, name, -1, val, -1);
+}
+
+/* Sends the input record, as read, to the DLQ with DESIGN.md's headers. */
+static bool produce_dlq(hf_stage *s, rd_kafka_message_t *m, const hf_dlq_reason *why) {
+    rd_kafka_headers_t *h = input_headers_copy(m);
+    char num[32], ts[40];
+    header_set_str(h, HF_H_DLQ_STAGE, s->def->name);
+    header_set_str(h, HF_H_DLQ_CLASS, why->error_class[0] ? why->error_class : "unknown");
+    header_set_str(h, HF_H_DLQ_ERROR, why->error[0] ? why->error : "no detail given");
+    header_set_str(h, HF_H_DLQ_TOPIC, rd_kafka_topic_name(m->rkt));
+    snprintf(num, sizeof num, "%d", (int)m->partition);
+    header_set_str(h, HF_H_DLQ_PARTITION, num);
+    snprintf(num, sizeof num, "%lld", (long long)m->offset);
+    header_set_str(h, HF_H_DLQ_OFFSET, num);
+    hf_ts_format(hf_wall_us(), ts, sizeof ts);
+    header_set_str(h, HF_H_DLQ_TS, ts);
+    if (!produce(s, s->cfg->dlq_topic, m->key, m->key_len, m->payload, m->len, h))
+        return false;
+    count_dlq(s, why->error_class[0] ? why->error_class : "unknown");
+    return true;
+}
+
+typedef enum { REC_OK, REC_ABORT, REC_RETRY, REC_FATAL } rec_result;
+
+/* Runs the transform on one record and produces what it asks for. */
+static rec_result process_record(hf_stage *s, rd_kafka_message_t *m) {
+    rd_kafka_headers_t *hdrs = NULL;
+    if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        hdrs = NULL;
+    rd_kafka_timestamp_type_t tstype;
+    hf_record rec = {
+        .topic = rd_kafka_topic_name(m->rkt),
+        .partition = m->partition,
+        .offset = m->offset,
+        .timestamp_ms = rd_kafka_message_timestamp(m, &tstype),
+        .key = m->key,
+        .key_len = m->key_len,
+        .value = m->payload,
+        .value_len = m->len,
+        .headers = hdrs,
+    };
+    hf_dlq_reason why;
+    why.error_class[0] = '\0';
+    why.error[0] = '\0';
+    hf_emit_reset(&s->em);
+    int64_t t0 = hf_mono_ns();
+    hf_status st = s->def->transform(s->ctx, &rec, &s->em, &why);
+    hf_histogram_observe(s->process_seconds, (double)(hf_mono_ns() - t0) / 1e9);
+    if (st == HF_ERETRY) {
+        HF_LOG(HF_LOG_WARN, "transform_retry", HF_LID("topic", rec.topic),
+               HF_LI("partition", rec.partition), HF_LI("offset", rec.offset), HF_LERR(why.error));
+        return REC_RETRY;
+    }
+    if (st == HF_EFATAL) {
+        HF_LOG(HF_LOG_ERROR, "transform_fatal", HF_LERR(why.error));
+        return REC_FATAL;
+    }
+    if (st == HF_ENOMEM) {
+        HF_LOG(HF_LOG_ERROR, "transform_out_of_memory", HF_LI("offset", rec.offset));
+        return REC_FATAL;
+    }
+    if (st != HF_OK) {
+        if (why.error_class[0] == '\0')
+            snprintf(why.error_class, sizeof why.error_class, "%s", "internal");
+        return produce_dlq(s, m, &why) ? REC_OK : REC_ABORT;
+    }
+    return produce_outputs(s, m) ? REC_OK : REC_ABORT;
+}
+
+/* Processes the whole batch once. Returns REC_OK when it is committed. */
+static rec_result process_batch_once(hf_stage *s) {
+    for (size_t i = 0; i < s->nbatch; i++) {
+        rec_result r = process_record(s, s->batch[i]);
+        if (r != REC_OK)
+            return r;
+        if ((i & 255) == 255)
+            rd_kafka_poll(s->producer, 0);
+    }
+    return REC_OK;
+}
+
+/* Commits the batch's next offsets from the consumer as well (async). The
+ * transaction already holds them; this only matters where transactional
+ * offsets are not stored (the dev broker's mock cluster). Never moves an
+ * offset backwards: the values are the ones just committed. */
+static void mirror_commit(hf_stage *s) {
+    rd_kafka_topic_partition_list_t *offs = batch_offsets(s, true);
+    rd_kafka_resp_err_t err = rd_kafka_commit(s->consumer, offs, 1 /* async */);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        HF_LOG(HF_LOG_WARN, "mirror_commit_failed", HF_LID("code", rd_kafka_err2name(err)));
+    rd_kafka_topic_partition_list_destroy(offs);
+}
+
+static rec_result run_batch_eos(hf_stage *s) {
+    txn_action a = TXN_CALL(s, rd_kafka_begin_transaction(s->producer), "begin_transaction");
+    if (a != TXN_OK)
+        return a == TXN_FATAL ? REC_FATAL : REC_ABORT;
+    rec_result r = process_batch_once(s);
+    if (r == REC_OK) {
+        rd_kafka_topic_partition_list_t *offs = batch_offsets(s, true);
+        rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(s->consumer);
+        a = TXN_CALL(s,
+                     rd_kafka_send_offsets_to_transaction(s->producer, offs, cgmd,
+                                                          (int)s->cfg->commit_timeout_ms),
+                     "send_offsets_to_transaction");
+        rd_kafka_consumer_group_metadata_destroy(cgmd);
+        rd_kafka_topic_partition_list_destroy(offs);
+        if (a == TXN_OK) {
+            int64_t t0 = hf_mono_ns();
+            a = TXN_CALL(s, rd_kafka_commit_transaction(s->producer, (int)s->cfg->commit_timeout_ms),
+                         "commit_transaction");
+            hf_histogram_observe(s->commit_seconds, (double)(hf_mono_ns() - t0) / 1e9);
+        }
+        if (a == TXN_OK) {
+            if (s->cfg->eos_mirror_commit)
+                mirror_commit(s);
+            return REC_OK;
+        }
+        r = a == TXN_FATAL ? REC_FATAL : REC_ABORT;
+    }
+    if (r == REC_FATAL || s->fatal)
+        return REC_FATAL;
+    hf_counter_add(s->aborted_total, 1);
+    a = TXN_CALL(s, rd_kafka_abort_transaction(s->producer, (int)s->cfg->commit_timeout_ms),
+                 "abort_transaction");
+    if (a == TXN_FATAL)
+        return REC_FATAL;
+    return r;
+}
+
+static rec_result run_batch_alo(hf_stage *s) {
+    s->dr_failed = 0;
+    rec_result r = process_batch_once(s);
+    if (r != REC_OK)
+        return r == REC_FATAL || s->fatal ? REC_FATAL : r;
+    int64_t t0 = hf_mono_ns();
+    rd_kafka_resp_err_t ferr = rd_kafka_flush(s->producer, (int)s->cfg->commit_timeout_ms);
+    if (ferr != RD_KAFKA_RESP_ERR_NO_ERROR || s->dr_failed > 0) {
+        HF_LOG(HF_LOG_WARN, "batch_not_acknowledged", HF_LI("failed", s->dr_failed),
+               HF_LI("in_queue", rd_kafka_outq_len(s->producer)));
+        return hf_kafka_fatal_seen() ? REC_FATAL : REC_ABORT;
+    }
+    rd_kafka_topic_partition_list_t *offs = batch_offsets(s, true);
+    rd_kafka_resp_err_t cerr = rd_kafka_commit(s->consumer, offs, 0 /* sync */);
+    rd_kafka_topic_partition_list_destroy(offs);
+    hf_histogram_observe(s->commit_seconds, (double)(hf_mono_ns() - t0) / 1e9);
+    if (cerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        /* Outputs are stored; only the offsets are not. After a rebalance
+         * the new owner reprocesses them: at-least-once, as configured. */
+        HF_LOG(HF_LOG_WARN, "offset_commit_failed", HF_LID("code", rd_kafka_err2name(cerr)));
+    }
+    return REC_OK;
+}
+
+/* ---- collection --------------------------------------------------------- */
+
+/* Handles a consumer event that is not a record. */
+static void consumer_error(hf_stage *s, rd_kafka_message_t *m) {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        return;
+    HF_LOG(HF_LOG_WARN, "consume_error", HF_LID("code", rd_kafka_err2name(m->err)),
+           HF_LERR(rd_kafka_message_errstr(m)));
+    if (m->err == RD_KAFKA_RESP_ERR__FATAL)
+        s->fatal = true;
+}
+
+static void collect(hf_stage *s) {
+    s->revoked = false;
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(s->consumer, 100);
+    if (m == NULL)
+        return;
+    if (m->err) {
+        consumer_error(s, m);
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    s->batch[s->nbatch++] = m;
+    int64_t deadline = hf_mono_ms() + s->cfg->batch_wait_ms;
+    while (s->nbatch < (size_t)s->cfg->batch_max && !s->revoked) {
+        int64_t left = deadline - hf_mono_ms();
+        m = rd_kafka_consumer_poll(s->consumer, left > 0 ? (int)left : 0);
+        if (m == NULL)
+            break;
+        if (m->err) {
+            consumer_error(s, m);
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        s->batch[s->nbatch++] = m;
+    }
+}
+
+/* ---- setup and main loop ------------------------------------------------ */
+
+static hf_status stage_open(hf_stage *s, hf_err *err) {
+    const hf_stage_cfg *c = s->cfg;
+    char txid[512], host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    if (c->transactional_id[0] != '\0')
+        snprintf(txid, sizeof txid, "%s", c->transactional_id);
+    else
+        snprintf(txid, sizeof txid, "%s-%s", c->group_id, c->instance_id[0] ? c->instance_id : host);
+
+    const char *cdefs[] = {"group.id", c->group_id,
+                           "enable.auto.commit", "false",
+                           "enable.auto.offset.store", "false",
+                           "isolation.level", "read_committed",
+                           "auto.offset.reset", "earliest",
+                           /* EAGER range: cooperative-sticky loops in librdkafka
+                            * < 2.6.1 (#4800); see docs/architecture.md. */
+                           "partition.assignment.strategy", "range",
+                           c->instance_id[0] ? "group.instance.id" : NULL, c->instance_id,
+                           NULL};
+    const char *pdefs[] = {"enable.idempotence", "true",
+                           "acks", "all",
+                           "partitioner", "murmur2_random",
+                           "linger.ms", "5",
+                           s->eos ? "transactional.id" : NULL, txid,
+                           NULL};
+    rd_kafka_conf_t *cconf = NULL, *pconf = NULL;
+    char errstr[512];
+    hf_status st = hf_kafka_conf_new(HF_KAFKA_CONSUMER, cdefs, NULL, &cconf, err);
+    if (st != HF_OK)
+        return st;
+    rd_kafka_conf_set_opaque(cconf, s);
+    rd_kafka_conf_set_rebalance_cb(cconf, rebalance_cb);
+    s->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, errstr, sizeof errstr);
+    if (s->consumer == NULL) {
+        rd_kafka_conf_destroy(cconf);
+        return hf_err_set(err, HF_ECONFIG, "consumer: %s", errstr);
+    }
+    rd_kafka_poll_set_consumer(s->consumer);
+
+    st = hf_kafka_conf_new(HF_KAFKA_PRODUCER, pdefs, NULL, &pconf, err);
+    if (st != HF_OK)
+        return st;
+    rd_kafka_conf_set_opaque(pconf, s);
+    rd_kafka_conf_set_dr_msg_cb(pconf, dr_cb);
+    s->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, errstr, sizeof errstr);
+    if (s->producer == NULL) {
+        rd_kafka_conf_destroy(pconf);
+        return hf_err_set(err, HF_ECONFIG, "producer: %s", errstr);
+    }
+
+    if (s->eos) {
+        for (;;) {
+            rd_kafka_error_t *e = rd_kafka_init_transactions(s->producer, 30000);
+            if (e == NULL)
+                break;
+            bool retry = rd_kafka_error_is_retriable(e) && !g_stop;
+            hf_err_set(err, HF_EFATAL, "init_transactions (%s): %s", txid, rd_kafka_error_string(e));
+            HF_LOG(HF_LOG_WARN, "init_transactions_failed", HF_LID("transactional_id", txid),
+                   HF_LERR(rd_kafka_error_string(e)), HF_LB("retrying", retry));
+            rd_kafka_error_destroy(e);
+            if (!retry)
+                return HF_EFATAL;
+        }
+    }
+    hf_ready_set("kafka", true);
+
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(4);
+    char *list = strdup(c->input_topics), *save = NULL;
+    for (char *t = strtok_r(list, ", ", &save); t != NULL; t = strtok_r(NULL, ", ", &save))
+        rd_kafka_topic_partition_list_add(topics, t, RD_KAFKA_PARTITION_UA);
+    free(list);
+    if (topics->cnt == 0) {
+        rd_kafka_topic_partition_list_destroy(topics);
+        return hf_err_set(err, HF_ECONFIG, "HL7FLOW_INPUT_TOPICS: no topic given");
+    }
+    rd_kafka_resp_err_t serr = rd_kafka_subscribe(s->consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (serr != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return hf_err_set(err, HF_EFATAL, "subscribe: %s", rd_kafka_err2str(serr));
+    HF_LOG(HF_LOG_INFO, "stage_started", HF_LID("inputs", c->input_topics),
+           HF_LID("output", c->output_topic), HF_LID("group", c->group_id),
+           HF_LB("exactly_once", s->eos),
+           HF_LID("transactional_id", s->eos ? txid : ""));
+    return HF_OK;
+}
+
+static int stage_loop(hf_stage *s) {
+    while (!g_stop && !s->fatal && !hf_kafka_fatal_seen()) {
+        if (hf_mono_ms() >= s->next_lag_ms) {
+            update_lag(s);
+            s->next_lag_ms = hf_mono_ms() + s->cfg->lag_interval_ms;
+        }
+        collect(s);
+        if (s->nbatch == 0)
+            continue;
+        if (s->revoked) {
+            HF_LOG(HF_LOG_INFO, "batch_dropped_on_rebalance", HF_LI("records", s->nbatch));
+            batch_rewind(s);
+            continue;
+        }
+        hf_counter_add(s->in_total, s->nbatch);
+        for (;;) {
+            rec_result r = s->eos ? run_batch_eos(s) : run_batch_alo(s);
+            if (r == REC_OK) {
+                hf_counter_add(s->batches_total, 1);
+                s->backoff_ms = s->cfg->retry_backoff_ms;
+                hf_ready_set("processing", true);
+                batch_free(s);
+                break;
+            }
+            if (r == REC_FATAL || s->fatal || hf_kafka_fatal_seen()) {
+                s->fatal = true;
+                batch_free(s);
+                break;
+            }
+            /* Abort or transient: rewind and process again after a pause. */
+            hf_ready_set("processing", false);
+            HF_LOG(HF_LOG_WARN, "batch_retry", HF_LI("records", s->nbatch),
+                   HF_LI("backoff_ms", s->backoff_ms));
+            batch_rewind(s);
+            backoff_sleep(s);
+            break;
+        }
+    }
+    return s->fatal || hf_kafka_fatal_seen() ? 1 : 0;
+}
+
+static void stage_close(hf_stage *s) {
+    if (s->consumer != NULL) {
+        /* Leaves the group (rebalance callback revokes) and commits nothing:
+         * every processed batch is already committed. */
+        rd_kafka_consumer_close(s->consumer);
+        rd_kafka_destroy(s->consumer);
+        s->consumer = NULL;
+    }
+    if (s->producer != NULL) {
+        rd_kafka_flush(s->producer, (int)s->cfg->commit_timeout_ms);
+        rd_kafka_destroy(s->producer);
+        s->producer = NULL;
+    }
+}
+
+static void install_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int hf_stage_main(int argc, char **argv, const hf_stage_def *def) {
+    hf_log_init(def->name);
+    hf_stage_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    hf_stage_cfg_vars svars;
+    hf_stage_cfg_table(def, &svars);
+
+    size_t ntables = 1 + def->ntables;
+    hf_cfg_table tables[9];
+    if (ntables > 9)
+        ntables = 9;
+    tables[0] = svars.table;
+    for (size_t i = 1; i < ntables; i++)
+        tables[i] = def->tables[i - 1];
+
+    bool dump = false;
+    int rc = 1;
+    int ar = hf_cfg_args(argc, argv, def->synopsis, tables, ntables, &dump);
+    if (ar == 1)
+        return 0;
+    if (ar < 0)
+        return 2;
+
+    hf_stage s;
+    memset(&s, 0, sizeof s);
+    hf_err err = {0};
+    if (hf_cfg_load(&svars.table, &cfg, &err) != HF_OK)
+        goto out;
+    for (size_t i = 1; i < ntables; i++)
+        if (hf_cfg_load(&tables[i], def->cfgs[i - 1], &err) != HF_OK)
+            goto out;
+    hf_log_set_level((hf_log_level)cfg.log_level);
+    if (dump) {
+        hf_cfg_dump(stdout, &svars.table, &cfg);
+        for (size_t i = 1; i < ntables; i++)
+            hf_cfg_dump(stdout, &tables[i], def->cfgs[i - 1]);
+        rc = 0;
+        goto out;
+    }
+    install_signals();
+
+    s.def = def;
+    s.cfg = &cfg;
+    s.eos = cfg.guarantee == HF_GUARANTEE_EXACTLY_ONCE;
+    s.backoff_ms = cfg.retry_backoff_ms;
+    snprintf(s.labels, sizeof s.labels, "stage=\"%s\"", def->name);
+    s.in_total = hf_metrics_counter("hl7flow_records_in_total", "Records consumed by the stage", s.labels);
+    s.aborted_total = hf_metrics_counter("hl7flow_transactions_aborted_total",
+                                         "Batches aborted and retried", s.labels);
+    s.rebalances_total = hf_metrics_counter("hl7flow_rebalances_total",
+                                            "Partition assignment changes seen", s.labels);
+    s.batches_total = hf_metrics_counter("hl7flow_batches_committed_total",
+                                         "Batches committed", s.labels);
+    s.process_seconds = hf_metrics_histogram("hl7flow_record_process_seconds",
+                                             "Time the transform spent on one record", s.labels,
+                                             NULL, 0);
+    s.commit_seconds = hf_metrics_histogram("hl7flow_batch_commit_seconds",
+                                            "Time to commit one batch", s.labels, NULL, 0);
+    s.batch = calloc((size_t)cfg.batch_max, sizeof *s.batch);
+    if (s.batch == NULL) {
+        hf_err_set(&err, HF_ENOMEM, "batch of %lld records", (long long)cfg.batch_max);
+        goto out;
+    }
+    hf_ready_set("kafka", false);
+    hf_ready_set("assigned", false);
+    if (cfg.http_port >= 0 && hf_http_start((uint16_t)cfg.http_port, &s.http, &err) != HF_OK)
+        goto out;
+    if (def->init != NULL && def->init(&s.ctx, &cfg, &err) != HF_OK)
+        goto out;
+    if (stage_open(&s, &err) != HF_OK)
+        goto out;
+    rc = stage_loop(&s);
+    HF_LOG(rc == 0 ? HF_LOG_INFO : HF_LOG_ERROR, "stage_stopping", HF_LB("fatal", rc != 0));
+out:
+    if (err.st != HF_OK) {
+        fprintf(stderr, "%s: %s\n", def->name, err.msg);
+        HF_LOG(HF_LOG_ERROR, "startup_failed", HF_LERR(err.msg));
+        rc = err.st == HF_ECONFIG ? 2 : 1;
+    }
+    stage_close(&s);
+    hf_ready_set("kafka", false);
+    if (def->fini != NULL && s.ctx != NULL)
+        def->fini(s.ctx);
+    hf_http_stop(s.http);
+    hf_emit_fini(&s.em);
+    free(s.batch);
+    hf_cfg_free(&svars.table, &cfg);
+    for (size_t i = 1; i < ntables; i++)
+        hf_cfg_free(&tables[i], def->cfgs[i - 1]);
+    if (rc == 0)
+        HF_LOG0(HF_LOG_INFO, "stage_stopped");
+    return rc;
+}

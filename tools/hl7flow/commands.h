@@ -1,0 +1,12 @@
+/* commands.h - the subcommands of the `hl7flow` CLI, one file each
+ * (cmd_<name>.c). Each takes the argv after the subcommand name (argv[0] is
+ * the subcommand) and returns the process exit status. */
+#ifndef HL7FLOW_CLI_COMMANDS_H
+#define HL7FLOW_CLI_COMMANDS_H
+
+int cmd_devbroker(int argc, char **argv); /* host the mock Kafka cluster */
+int cmd_gen(int argc, char **argv);       /* seeded HL7 v2 traffic generator */
+int cmd_produce(int argc, char **argv);   /* MLLP-framed stream -> topic */
+int cmd_consume(int argc, char **argv);   /* topic -> JSON lines */
+
+#endif

@@ -472,8 +472,11 @@ static rec_result run_batch_alo(hf_stage *s) {
                HF_LI("in_queue", rd_kafka_outq_len(s->producer)));
         return hf_kafka_fatal_seen() ? REC_FATAL : REC_ABORT;
     }
+    int64_t t1 = hf_mono_ns();
     rd_kafka_topic_partition_list_t *offs = batch_offsets(s, true);
     rd_kafka_resp_err_t cerr = rd_kafka_commit(s->consumer, offs, 0 /* sync */);
+    HF_LOG(HF_LOG_DEBUG, "alo_commit", HF_LI("records", s->nbatch), HF_LI("flush_us", (t1 - t0) / 1000),
+           HF_LI("commit_us", (hf_mono_ns() - t1) / 1000));
     rd_kafka_topic_partition_list_destroy(offs);
     hf_histogram_observe(s->commit_seconds, (double)(hf_mono_ns() - t0) / 1e9);
     if (cerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -523,6 +526,21 @@ static void collect(hf_stage *s) {
 }
 
 /* ---- setup and main loop ------------------------------------------------ */
+
+/* Fetches the metadata of an output topic before the first record, so the
+ * first batch does not wait for it (and a missing topic shows in the log at
+ * start, not at the first record). */
+static void warm_up(hf_stage *s, const char *topic) {
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->producer, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(s->producer, 0, rkt, &md, 10000);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 || md->topics[0].err)
+        HF_LOG(HF_LOG_WARN, "output_topic_unavailable", HF_LID("topic", topic),
+               HF_LID("code", rd_kafka_err2name(err ? err : md->topics[0].err)));
+    if (md != NULL)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+}
 
 static hf_status stage_open(hf_stage *s, hf_err *err) {
     const hf_stage_cfg *c = s->cfg;
@@ -588,6 +606,8 @@ static hf_status stage_open(hf_stage *s, hf_err *err) {
                 return HF_EFATAL;
         }
     }
+    warm_up(s, c->output_topic);
+    warm_up(s, c->dlq_topic);
     hf_ready_set("kafka", true);
 
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(4);

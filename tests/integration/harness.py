@@ -120,6 +120,7 @@ class Env:
     def __init__(self, suite):
         self.suite = suite
         self.dir = tempfile.mkdtemp(prefix=f"hl7flow-{suite}-")
+        os.chmod(self.dir, 0o755)  # PostgreSQL runs as `postgres` and must reach pg/
         self.procs = []
         self.bootstrap = None
         self.pg_dir = None
@@ -176,12 +177,17 @@ class Env:
             self.pg_dir = None
 
     # ---- topics --------------------------------------------------------
-    def gen(self, count, seed=1, malformed=0, extra=()):
-        path = os.path.join(self.dir, f"gen-{seed}-{count}-{malformed}.mllp")
+    def gen(self, count, seed=1, malformed=0, extra=("--facilities", "24")):
+        path = os.path.join(self.dir, f"gen-{seed}-{count}-{malformed}-{len(extra)}.mllp")
         if not os.path.exists(path):
             self.run([os.path.join(BIN, "hl7flow"), "gen", "--seed", str(seed), "--count", str(count),
                       "--malformed", str(malformed), "--out", path, *extra])
         return path
+
+    def offsets(self, topics):
+        """{topic: {"partitions", "start", "end"}}: end = records ever written."""
+        r = self.run([os.path.join(BIN, "hl7flow"), "offsets", "--topic", ",".join(topics)])
+        return json.loads(r.stdout.decode())
 
     def produce(self, topic, path, rate=0):
         r = self.run([os.path.join(BIN, "hl7flow"), "produce", "--topic", topic, "--input", path,

@@ -8,5 +8,7 @@ int cmd_devbroker(int argc, char **argv); /* host the mock Kafka cluster */
 int cmd_gen(int argc, char **argv);       /* seeded HL7 v2 traffic generator */
 int cmd_produce(int argc, char **argv);   /* MLLP-framed stream -> topic */
 int cmd_consume(int argc, char **argv);   /* topic -> JSON lines */
+int cmd_offsets(int argc, char **argv);   /* watermarks summed per topic */
+int cmd_parse(int argc, char **argv);     /* HL7 files -> leaves or errors */
 
 #endif

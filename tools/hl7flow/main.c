@@ -18,6 +18,8 @@ static const cli_command COMMANDS[] = {
     {"gen", cmd_gen, "write seeded, realistic HL7 v2 traffic (MLLP-framed or files)"},
     {"produce", cmd_produce, "send an MLLP-framed HL7 stream to a topic with the standard headers"},
     {"consume", cmd_consume, "read a topic and print records as JSON lines"},
+    {"offsets", cmd_offsets, "print topics' start and end offsets summed over partitions"},
+    {"parse", cmd_parse, "parse HL7 v2 files; print each leaf as SEG[n]-F[r].C.S<TAB>value"},
 };
 
 static void usage(FILE *out) {

@@ -1,0 +1,123 @@
+"""The demo: the whole fleet as it exists today on one machine.
+
+1. starts the dev broker (librdkafka's mock cluster, every topic of
+   schemas/topics) and a throwaway PostgreSQL;
+2. generates seeded HL7 v2 traffic with `hl7flow gen` (2% malformed);
+3. starts every stage in STAGES as its own process and consumer group;
+4. sends the traffic into hl7.raw.ingest the way the MLLP listener does
+   (`hl7flow produce`: key facility|app, the standard headers): first at a
+   steady 5,000 messages/s to measure end-to-end latency, then as fast as
+   possible to measure throughput;
+5. reports records per topic, DLQ records per stage/class, rows per table,
+   latency and throughput, and writes build/demo-report.json.
+
+Stages are added to STAGES as they are built. Until the parser exists the
+chain is the do-nothing relay stage, shown as such in the report.
+"""
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "integration"))
+from harness import BIN, REPO, Env, header, wait_for  # noqa: E402
+
+# (name, binary, input topics, output topic). The last output is where
+# end-to-end latency is measured.
+STAGES = [
+    ("relay", "hl7flow-relay", "hl7.raw.ingest", "hl7.validated"),
+]
+COUNT = int(os.environ.get("DEMO_MESSAGES", "10000"))
+STEADY = int(os.environ.get("DEMO_STEADY_MESSAGES", "10000"))
+RATE = int(os.environ.get("DEMO_RATE", "5000"))
+
+
+def topic_counts(env, topics):
+    """Records written per topic, from end offsets: the dev broker keeps only
+    the last ~5 MiB of a partition, so reading topics back cannot count them."""
+    return {t: o["end"] for t, o in env.offsets(topics).items()}
+
+
+def main():
+    env = Env("demo")
+    report = {}
+    try:
+        print("demo: starting the dev broker and PostgreSQL ...", flush=True)
+        env.start_devbroker()
+        dsn = env.start_postgres()
+        print(f"demo: bootstrap {env.bootstrap}; postgres {dsn}", flush=True)
+        steady = env.gen(STEADY, seed=7, malformed=2)
+        burst = env.gen(COUNT, seed=42, malformed=2)
+        final = STAGES[-1][3]
+        for i, (name, binary, inp, out) in enumerate(STAGES):
+            env.start(name, [os.path.join(BIN, binary)], {
+                "HL7FLOW_INPUT_TOPICS": inp, "HL7FLOW_OUTPUT_TOPIC": out,
+                "HL7FLOW_GROUP_ID": f"hl7flow-{name}", "HL7FLOW_HTTP_PORT": str(18080 + i)})
+        print(f"demo: stages {[s[0] for s in STAGES]} running; waiting for their assignments",
+              flush=True)
+        wait_for(lambda: all(_ready(18080 + i) for i in range(len(STAGES))), 60, "stages ready")
+
+        print(f"demo: {STEADY} messages at a steady {RATE}/s ...", flush=True)
+        lat = env.start("latency", [os.path.join(BIN, "hl7flow"), "consume", "--topic", final,
+                                     "--format", "latency", "--count", str(STEADY),
+                                     "--idle-ms", "15000"])
+        time.sleep(2)
+        env.produce("hl7.raw.ingest", steady, rate=RATE)
+        lat.p.wait(120)
+        latency = json.loads(lat.output().strip().splitlines()[-1])
+
+        print(f"demo: {COUNT} messages as fast as they go ...", flush=True)
+        before = topic_counts(env, [final])[final]
+        t0 = time.time()
+        sent = env.produce("hl7.raw.ingest", burst)
+        wait_for(lambda: topic_counts(env, [final])[final] >= before + COUNT, 300,
+                 "the burst at the end of the chain", interval=0.5)
+        secs = time.time() - t0
+
+        topics = [line.split()[0] for line in open(os.path.join(REPO, "schemas", "topics"))
+                  if line.strip() and not line.startswith("#")]
+        counts = topic_counts(env, topics)
+        dlq = {}
+        for r in env.consume("hl7.dlq", idle_ms=2000):
+            k = f"{header(r, 'dlq.stage')}/{header(r, 'dlq.error_class')}"
+            dlq[k] = dlq.get(k, 0) + 1
+        report = {
+            "messages_in": STEADY + sent["sent"],
+            "stages": [s[0] for s in STAGES],
+            "topics": {t: n for t, n in counts.items() if n},
+            "dlq": dlq,
+            "tables": {},
+            "latency_ms": {"p50": latency["p50_ms"], "p99": latency["p99_ms"],
+                           "p999": latency["p999_ms"], "at_msgs_per_s": RATE,
+                           "measured_on": final},
+            "throughput_msgs_per_s": round(COUNT / secs, 1),
+        }
+    finally:
+        env.close()
+    os.makedirs(os.path.join(REPO, "build"), exist_ok=True)
+    path = os.path.join(REPO, "build", "demo-report.json")
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+    print("\nhl7flow demo report")
+    print(f"  messages in          {report['messages_in']}")
+    print(f"  stages               {', '.join(report['stages'])}")
+    for t, n in sorted(report["topics"].items()):
+        print(f"  topic {t:<22} {n}")
+    for k, n in sorted(report["dlq"].items()) or [("(none)", 0)]:
+        print(f"  dlq {k:<24} {n}")
+    print(f"  tables               {report['tables'] or '(no sink yet)'}")
+    la = report["latency_ms"]
+    print(f"  latency end to end   p50 {la['p50']:.1f} ms, p99 {la['p99']:.1f} ms "
+          f"at {la['at_msgs_per_s']} msgs/s")
+    print(f"  throughput           {report['throughput_msgs_per_s']:.0f} msgs/s")
+    print(f"  report               {os.path.relpath(path, REPO)}")
+
+
+def _ready(port):
+    from harness import http_get
+    return http_get(port, "/readyz")[0] == 200
+
+
+if __name__ == "__main__":
+    main()

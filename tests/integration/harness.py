@@ -125,6 +125,7 @@ class Env:
         self.bootstrap = None
         self.pg_dir = None
         self.devbroker = None
+        self.devbroker_http = None
 
     # ---- processes -----------------------------------------------------
     def env(self, extra=None):
@@ -151,6 +152,9 @@ class Env:
 
     # ---- dev broker ----------------------------------------------------
     def start_devbroker(self, brokers=3, http_port=None):
+        if http_port is not None and http_port == 0:
+            http_port = free_port()
+        self.devbroker_http = http_port
         bf = os.path.join(self.dir, "bootstrap")
         argv = [os.path.join(BIN, "hl7flow"), "devbroker", "--brokers", str(brokers),
                 "--topics", os.path.join(REPO, "schemas", "topics"), "--bootstrap-file", bf]
@@ -260,14 +264,14 @@ def free_port():
     return port
 
 
-def run_suite(suite, tests, needs_broker=True, needs_postgres=False):
+def run_suite(suite, tests, needs_broker=True, needs_postgres=False, devbroker_http=False):
     """Runs @tests (list of functions taking an Env) in one Env; prints TAP
     style lines and the closing summary; exits non-zero on failure."""
     passed = failed = 0
     env = Env(suite)
     try:
         if needs_broker:
-            env.start_devbroker()
+            env.start_devbroker(http_port=0 if devbroker_http else None)
         if needs_postgres:
             env.start_postgres()
         for t in tests:

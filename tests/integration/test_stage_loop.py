@@ -234,6 +234,46 @@ def test_probes_and_metrics(env):
     relay.term()
 
 
+def test_fenced_producer_exits_nonzero_with_a_clear_log_line(env):
+    """A fatal Kafka error (here PRODUCER_FENCED on EndTxn, injected through
+    the dev broker) ends the process with status 1 and a kafka_fatal or
+    txn_error line, never a silent hang or a clean exit."""
+    path, ids, _ = make_stream(env, "fence", 200)
+    env.produce("hl7.parsed.mdm", path)
+    relay = env.start("relay-fence", [RELAY], stage_env("t-fence", "hl7.parsed.mdm", "hl7.linked"))
+    wait_for(lambda: any(e.get("event") == "partitions_assigned" for e in relay.log_events()), 30,
+             "assignment")
+    r = env.run(["curl", "-sf", "-X", "POST",
+                 f"http://127.0.0.1:{env.devbroker_http}/errors/26/90/5"])
+    check('"count":5' in r.stdout.decode(), f"errors pushed: {r.stdout!r}")
+    path2, _, _ = make_stream(env, "fence2", 50)
+    env.produce("hl7.parsed.mdm", path2)
+    rc = relay.p.wait(60)
+    check_eq(rc, 1, "exit status after a fatal error")
+    events = relay.log_events()
+    fatal = [e for e in events if e.get("event") in ("kafka_fatal", "txn_error", "stage_stopping")
+             and (e.get("fatal") is True or e.get("level") == "error")]
+    check(fatal, f"a clear fatal log line: {[e.get('event') for e in events][-8:]}")
+
+
+def test_at_least_once_mode_flows_and_survives_sigkill(env):
+    path, ids, _ = make_stream(env, "alo", 3000)
+    env.produce("hl7.enriched", path)
+    senv = stage_env("t-alo", "hl7.enriched", "hl7.parsed.dft", HL7FLOW_GUARANTEE="at-least-once",
+                     RELAY_DELAY_US="300")
+    relay = env.start("relay-alo-1", [RELAY], senv)
+    wait_for(lambda: len(of_test(env.consume("hl7.parsed.dft", idle_ms=300), "alo")) > 300, 60,
+             "first records downstream", interval=0.05)
+    relay.kill()
+    relay2 = env.start("relay-alo-2", [RELAY], dict(senv, RELAY_DELAY_US="0"))
+    recs = wait_ids(env, "hl7.parsed.dft", "alo", ids, timeout=120)
+    check_eq(relay2.term(), 0, "exit status")
+    got = ids_of(recs)
+    check_eq(set(got), set(ids), "every input downstream")
+    dups = len(got) - len(set(got))
+    check(dups <= 100, f"{dups} duplicates exceed the one batch in flight")
+
+
 def test_bad_configuration_names_the_variable(env):
     r = env.run([RELAY], extra_env={"HL7FLOW_BATCH_MAX": "0"}, check_rc=False)
     check_eq(r.returncode, 2, "exit status on bad config")
@@ -258,4 +298,6 @@ if __name__ == "__main__":
         test_sigkill_mid_stream_loses_nothing,
         test_sigterm_drains_cleanly,
         test_probes_and_metrics,
-    ])
+        test_at_least_once_mode_flows_and_survives_sigkill,
+        test_fenced_producer_exits_nonzero_with_a_clear_log_line,
+    ], devbroker_http=True)

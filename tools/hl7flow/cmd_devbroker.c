@@ -81,6 +81,9 @@ static void usage(FILE *out) {
             "                          POST /brokers/<id>/down  close it, refuse connections\n"
             "                          POST /brokers/<id>/up    accept connections again\n"
             "                        (<id> is 1..N or \"all\"; POSTs answer with the list)\n"
+            "                          POST /errors/<ApiKey>/<ErrorCode>/<count>\n"
+            "                                                   fail the next <count> requests\n"
+            "                                                   of that API with that error\n"
             "\n"
             "Output: the bootstrap list (host:port,...) as the first stdout line, then\n"
             "JSON log lines (\"devbroker_ready\" with brokers and topics counts).\n"
@@ -382,6 +385,35 @@ static char *broker_updown(db_state *db, const char *rest, unsigned *status) {
     return brokers_json(db);
 }
 
+/* Handles POST /errors/<ApiKey>/<ErrorCode>/<count>: the next <count>
+ * requests of that Kafka API (any broker) fail with that error code
+ * (rd_kafka_mock_push_request_errors). Fault tests use it, e.g.
+ * /errors/26/90/1 fences the next EndTxn (PRODUCER_FENCED). */
+static char *push_errors(db_state *db, const char *rest, unsigned *status) {
+    long key = -1, code = -1, count = -1;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", rest);
+    char *save = NULL, *a = strtok_r(buf, "/", &save), *b = strtok_r(NULL, "/", &save),
+         *c = strtok_r(NULL, "/", &save);
+    if (a == NULL || b == NULL || c == NULL || strtok_r(NULL, "/", &save) != NULL ||
+        !parse_long(a, 0, 1000, &key) || !parse_long(b, -200, 1000, &code) ||
+        !parse_long(c, 1, 1000, &count)) {
+        *status = MHD_HTTP_NOT_FOUND;
+        return strdup("{\"error\":\"expected /errors/<ApiKey>/<ErrorCode>/<count>\"}\n");
+    }
+    rd_kafka_resp_err_t errs[1000];
+    for (long i = 0; i < count; i++)
+        errs[i] = (rd_kafka_resp_err_t)code;
+    rd_kafka_mock_push_request_errors_array(db->mcluster, (int16_t)key, (size_t)count, errs);
+    HF_LOG(HF_LOG_INFO, "devbroker_errors_pushed", HF_LI("api_key", key), HF_LI("error_code", code),
+           HF_LI("count", count), HF_LID("error", rd_kafka_err2name((rd_kafka_resp_err_t)code)));
+    *status = MHD_HTTP_OK;
+    char *out = malloc(160);
+    if (out != NULL)
+        snprintf(out, 160, "{\"api_key\":%ld,\"error_code\":%ld,\"count\":%ld}\n", key, code, count);
+    return out;
+}
+
 static enum MHD_Result http_handle(void *cls, struct MHD_Connection *conn, const char *url,
                                    const char *method, const char *version,
                                    const char *upload_data, size_t *upload_data_size,
@@ -411,6 +443,13 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *conn, const
         } else {
             status = MHD_HTTP_METHOD_NOT_ALLOWED;
             body = strdup("{\"error\":\"use GET\"}\n");
+        }
+    } else if (strncmp(url, "/errors/", 8) == 0) {
+        if (is_post) {
+            body = push_errors(db, url + 8, &status);
+        } else {
+            status = MHD_HTTP_METHOD_NOT_ALLOWED;
+            body = strdup("{\"error\":\"use POST\"}\n");
         }
     } else if (strncmp(url, "/brokers/", 9) == 0) {
         if (is_post) {

@@ -50,6 +50,10 @@ UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/replay_%,$(FUZZ_SRCS))
 
+# Objects are intermediate files of the pattern rules; keep them so a second
+# build compiles nothing.
+.SECONDARY:
+
 .PHONY: all deps test unit integration demo bench asan fuzz clean lint valgrind help
 all: $(SERVICE_BINS) $(TOOL_BINS) $(UNIT_BINS) $(REPLAY_BINS)
 

@@ -19,6 +19,7 @@ static const cli_command COMMANDS[] = {
     {"produce", cmd_produce, "send an MLLP-framed HL7 stream to a topic with the standard headers"},
     {"consume", cmd_consume, "read a topic and print records as JSON lines"},
     {"offsets", cmd_offsets, "print topics' start and end offsets summed over partitions"},
+    {"topics", cmd_topics, "print schemas/topics, or Strimzi KafkaTopic resources (--k8s)"},
     {"parse", cmd_parse, "parse HL7 v2 files; print each leaf as SEG[n]-F[r].C.S<TAB>value"},
 };
 

@@ -625,6 +625,7 @@ static hf_status stage_open(hf_stage *s, hf_err *err) {
         return hf_err_set(err, HF_EFATAL, "subscribe: %s", rd_kafka_err2str(serr));
     HF_LOG(HF_LOG_INFO, "stage_started", HF_LID("inputs", c->input_topics),
            HF_LID("output", c->output_topic), HF_LID("group", c->group_id),
+           HF_LID("instance_id", c->instance_id),
            HF_LB("exactly_once", s->eos),
            HF_LID("transactional_id", s->eos ? txid : ""));
     return HF_OK;

@@ -80,9 +80,13 @@ def wait_ids(env, topic, prefix, want, timeout=90):
 def test_records_flow_with_headers(env):
     path, ids, _ = make_stream(env, "flow", 2000)
     env.produce("hl7.raw.ingest", path)
-    relay = env.start("relay-flow", [RELAY], stage_env("t-flow", "hl7.raw.ingest", "hl7.validated"))
+    # Static membership: the group.instance.id reaches the consumer.
+    relay = env.start("relay-flow", [RELAY], stage_env("t-flow", "hl7.raw.ingest", "hl7.validated",
+                                                       HL7FLOW_INSTANCE_ID="relay-flow-0"))
     recs = wait_ids(env, "hl7.validated", "flow", ids)
     check_eq(relay.term(), 0, "exit status after SIGTERM")
+    started = [e for e in relay.log_events() if e.get("event") == "stage_started"]
+    check(started and started[0].get("instance_id") == "relay-flow-0", f"static member: {started}")
     check_eq(sorted(ids_of(recs)), sorted(ids), "control ids downstream, once each")
     src = {header(r, "message_control_id"): r for r in of_test(env.consume("hl7.raw.ingest"), "flow")}
     for r in recs:

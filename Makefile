@@ -19,6 +19,7 @@ BIN   ?= $(BUILD)/bin
 endif
 
 CC      ?= cc
+NPROC   := $(shell nproc 2>/dev/null || echo 2)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS_release := -O2 -g
 CFLAGS_debug   := -O0 -g3
@@ -95,7 +96,7 @@ $(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay_main
 # fuzz-replay and integration tests (which start and stop the dev broker and a
 # throwaway PostgreSQL) and ends with one "N passed, N failed" line.
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@MODE=$(MODE) BIN=$(BIN) BUILD=$(BUILD) tests/run.sh
 
 unit: all
@@ -108,11 +109,11 @@ asan: deps
 	@$(MAKE) --no-print-directory MODE=asan test
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@BIN=$(BIN) scripts/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@BIN=$(BIN) bench/run.sh
 
 FUZZ_SECONDS ?= 60

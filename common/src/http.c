@@ -335,6 +335,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 /* MHD's error log: one JSON log line each; while MHD_start_daemon runs (on
  * the caller's thread) the text is also kept for the hf_err. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
     hf_http *srv = cls;
     char line[256];

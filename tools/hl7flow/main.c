@@ -20,6 +20,7 @@ static const cli_command COMMANDS[] = {
     {"consume", cmd_consume, "read a topic and print records as JSON lines"},
     {"offsets", cmd_offsets, "print topics' start and end offsets summed over partitions"},
     {"topics", cmd_topics, "print schemas/topics, or Strimzi KafkaTopic resources (--k8s)"},
+    {"schemas", cmd_schemas, "register, check and release the Avro schemas; compare schemas; look up ids"},
     {"parse", cmd_parse, "parse HL7 v2 files; print each leaf as SEG[n]-F[r].C.S<TAB>value"},
 };
 

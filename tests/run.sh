@@ -48,7 +48,7 @@ run_replay() {
     out=$("$r" "$corpus" 2>&1); rc=$?
     line=$(grep -E '^replay: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -1)
     p=$(sed -E 's/^replay: ([0-9]+) passed.*/\1/' <<<"${line:-replay: 0 passed}")
-    f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"${line:-x 1 failed}")
+    f=$(sed -E 's/^.* ([0-9]+) failed.*/\1/' <<<"${line:-x 1 failed}")
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     # The whole corpus of one target counts as one test.
     if [ "$f" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("replay $name"); tail -30 <<<"$out"; fi
@@ -64,8 +64,8 @@ run_integration() {
     start=$(date +%s)
     out=$(timeout 900 "$PY" "$t" 2>&1); rc=$?
     line=$(grep -E '[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -1)
-    p=$(sed -E 's/.* ?([0-9]+) passed, ([0-9]+) failed.*/\1/' <<<"${line:-0 passed, 0 failed}")
-    f=$(sed -E 's/.* ?([0-9]+) passed, ([0-9]+) failed.*/\2/' <<<"${line:-0 passed, 1 failed}")
+    p=$(sed -E 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\2/' <<<"${line:-0 passed, 0 failed}")
+    f=$(sed -E 's/^(.*[^0-9])?([0-9]+) passed, ([0-9]+) failed.*/\3/' <<<"${line:-0 passed, 1 failed}")
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     passed=$((passed + p)); failed=$((failed + f))
     printf 'integration %-26s %3d passed, %d failed (%ds)\n' "$(basename "$t" .py)" "$p" "$f" "$(( $(date +%s) - start ))"

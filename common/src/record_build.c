@@ -1,0 +1,455 @@
+/* record_build.c - hf_rec_build: one pass over a parsed message that splits
+ * every segment into its wire fields (the lossless segments[] copy) and
+ * hands each segment to the builder of its typed block.
+ *
+ * Grouping rules (docs/topics.md): an ORC starts an order and the OBR right
+ * after it joins that order; any other OBR starts its own order. An OBX
+ * belongs to the last OBR before it, an NTE follows the last segment before
+ * it that is not an NTE. The first EVN, PID, PV1 (+PV2), TXA and MRG fill
+ * the single blocks; later ones stay in segments[] only.
+ */
+#include "record_internal.h"
+
+static const hf_span EMPTY = {"", 0};
+
+static uint32_t pack(hf_span id) {
+    return (uint32_t)(unsigned char)id.p[0] << 16 | (uint32_t)(unsigned char)id.p[1] << 8 |
+           (uint32_t)(unsigned char)id.p[2];
+}
+
+#define ID(a, b, c) ((uint32_t)(a) << 16 | (uint32_t)(b) << 8 | (uint32_t)(c))
+
+enum {
+    MSH = ID('M', 'S', 'H'), EVN = ID('E', 'V', 'N'), PID = ID('P', 'I', 'D'),
+    PV1 = ID('P', 'V', '1'), PV2 = ID('P', 'V', '2'), ORC = ID('O', 'R', 'C'),
+    OBR = ID('O', 'B', 'R'), OBX = ID('O', 'B', 'X'), NTE = ID('N', 'T', 'E'),
+    DG1 = ID('D', 'G', '1'), AL1 = ID('A', 'L', '1'), IN1 = ID('I', 'N', '1'),
+    NK1 = ID('N', 'K', '1'), FT1 = ID('F', 'T', '1'), TXA = ID('T', 'X', 'A'),
+    MRG = ID('M', 'R', 'G')
+};
+
+/* What cut() saw besides the separators. */
+enum { CUT_ESC = 1, CUT_HIGH = 2 };
+
+/* Cuts [p, end) at every @p sep into out[] (at most max items; the last
+ * item runs to end; bytes up to @p safe may be read) and reports in *seen whether the escape character
+ * @p esc (CUT_ESC) or any byte >= 0x80 (CUT_HIGH) occurs. Returns the
+ * number of items, or max + 1 when there are more. Scans 16 bytes at a
+ * time with SSE2 where the compiler has it (the last partial block through
+ * a zero-padded copy, never reading past end): segments are long and their
+ * fields short, so walking the bit mask of separators beats one search per
+ * field. */
+static size_t cut(const char *p, const char *end, const char *safe, char sep, char esc,
+                  hf_span *out, size_t max, unsigned *seen) {
+    size_t k = 0;
+    const char *start = p;
+#ifdef __SSE2__
+    const __m128i vs = _mm_set1_epi8(sep), ve = _mm_set1_epi8(esc != 0 ? esc : sep);
+    unsigned any_esc = 0, any_high = 0;
+    while (p < end) {
+        size_t left = (size_t)(end - p);
+        unsigned valid = 0xFFFFu;
+        __m128i c;
+        if (left >= 16) {
+            c = _mm_loadu_si128((const __m128i *)(const void *)p);
+        } else if (safe - p >= 16) { /* the message goes on: read, then mask */
+            c = _mm_loadu_si128((const __m128i *)(const void *)p);
+            valid = (1u << left) - 1;
+        } else {
+            char tail[16] = {0};
+            memcpy(tail, p, left);
+            c = _mm_loadu_si128((const __m128i *)(const void *)tail);
+            valid = (1u << left) - 1;
+        }
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(c, vs)) & valid;
+        any_esc |= (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(c, ve)) & valid;
+        any_high |= (unsigned)_mm_movemask_epi8(c) & valid;
+        while (mask != 0) {
+            const char *q = p + __builtin_ctz(mask);
+            if (k == max)
+                return max + 1;
+            out[k++] = (hf_span){start, (size_t)(q - start)};
+            start = q + 1;
+            mask &= mask - 1;
+        }
+        p += left >= 16 ? 16 : left;
+    }
+    *seen = (esc != 0 && any_esc != 0 ? CUT_ESC : 0) | (any_high != 0 ? CUT_HIGH : 0);
+#else
+    *seen = 0;
+    for (; p < end; p++) {
+        if (*p == sep) {
+            if (k == max)
+                return max + 1;
+            out[k++] = (hf_span){start, (size_t)(p - start)};
+            start = p + 1;
+        } else if (esc != 0 && *p == esc) {
+            *seen |= CUT_ESC;
+        } else if ((unsigned char)*p >= 0x80) {
+            *seen |= CUT_HIGH;
+        }
+    }
+#endif
+    if (k == max)
+        return max + 1;
+    out[k++] = (hf_span){start, (size_t)(end - start)};
+    return k;
+}
+
+/* Splits a segment's wire text into fields (item i = SEG-(i+1)), straight
+ * into the arena. Returns what cut() saw (CUT_ESC after MSH-2 for MSH). */
+static unsigned split_segment(hf_rec_ctx *ctx, hf_span raw, bool msh, hf_rec_segment *seg) {
+    unsigned seen = 0;
+    seg->fields.v = NULL;
+    seg->fields.n = 0;
+    seg->wire = (hf_span){"", 0};
+    if (raw.len <= 3)
+        return 0;
+    const char *body = raw.p + 4, *end = raw.p + raw.len;
+    /* at most one field per byte, plus MSH-1 */
+    size_t max = (size_t)(end - body) + 2;
+    hf_span *v = hf_rec_arena_reserve(&ctx->arena, max * sizeof *v);
+    if (v == NULL) {
+        ctx->oom = true;
+        return 0;
+    }
+    size_t k = 0;
+    if (msh)
+        v[k++] = (hf_span){raw.p + 3, 1};
+    k += cut(body, end, ctx->mend, ctx->d.field, ctx->d.escape, v + k, max - k, &seen);
+    hf_rec_arena_commit(&ctx->arena, k * sizeof *v);
+    seg->fields.v = v;
+    seg->fields.n = k;
+    seg->wire = (hf_span){body, (size_t)(end - body)};
+    if (msh && k >= 2) { /* MSH-2 holds the escape character itself */
+        hf_span enc = v[1];
+        const char *after = enc.p + enc.len;
+        seen &= ~(unsigned)CUT_ESC;
+        if (ctx->d.escape != 0 && hf_rt_find(after, end, ctx->d.escape) != NULL)
+            seen |= CUT_ESC;
+    }
+    return seen;
+}
+
+static void build_header(hf_rec_ctx *ctx, const hf_rec_segment *s, hf_rec_header *h) {
+    char cs = ctx->d.component;
+    h->sending_application = hf_rt_hd(ctx, hf_rt_f(s, 3), cs);
+    h->sending_facility = hf_rt_hd(ctx, hf_rt_f(s, 4), cs);
+    h->receiving_application = hf_rt_hd(ctx, hf_rt_f(s, 5), cs);
+    h->receiving_facility = hf_rt_hd(ctx, hf_rt_f(s, 6), cs);
+    hf_rt_dtm(ctx, hf_rt_f(s, 7), &h->message_datetime, &h->message_ts);
+    hf_span t[3];
+    hf_rt_split(hf_rt_rep1(ctx, hf_rt_f(s, 9)), cs, t, 3);
+    h->message_code = hf_rt_text(ctx, t[0]);
+    h->trigger_event = hf_rt_text(ctx, t[1]);
+    h->message_structure = hf_rt_text(ctx, t[2]);
+    h->control_id = hf_rt_leaf(ctx, hf_rt_f(s, 10));
+    h->processing_id = hf_rt_leaf(ctx, hf_rt_f(s, 11));
+    h->version_id = hf_rt_leaf(ctx, hf_rt_f(s, 12));
+    h->sequence_number = hf_rt_leaf(ctx, hf_rt_f(s, 13));
+    h->accept_ack_type = hf_rt_leaf(ctx, hf_rt_f(s, 15));
+    h->application_ack_type = hf_rt_leaf(ctx, hf_rt_f(s, 16));
+    h->country_code = hf_rt_leaf(ctx, hf_rt_f(s, 17));
+    h->character_set = hf_rt_leaf(ctx, hf_rt_f(s, 18));
+}
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} QUIRKS[] = {
+    {HF_HL7_Q_MLLP, "mllp_framing"},          {HF_HL7_Q_BOM, "byte_order_mark"},
+    {HF_HL7_Q_LF, "lf_terminators"},          {HF_HL7_Q_BLANK_LINES, "blank_lines"},
+    {HF_HL7_Q_NO_FINAL_TERM, "no_final_terminator"}, {HF_HL7_Q_MSH2_NO_ESCAPE, "msh2_no_escape"},
+};
+#define NQUIRKS (sizeof QUIRKS / sizeof QUIRKS[0])
+
+static void build_quirks(hf_rec_ctx *ctx, unsigned bits, hf_rec *rec) {
+    if (bits == 0)
+        return;
+    hf_span *v = hf_rec_arena_alloc(&ctx->arena, NQUIRKS * sizeof *v);
+    if (v == NULL) {
+        ctx->oom = true;
+        return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < NQUIRKS; i++)
+        if (bits & QUIRKS[i].bit)
+            v[n++] = (hf_span){QUIRKS[i].name, strlen(QUIRKS[i].name)};
+    rec->parse_quirks.v = v;
+    rec->parse_quirks.n = n;
+}
+
+/* Arrays sized from a first count of the segment IDs. */
+typedef struct counts {
+    size_t orders, obs, notes, dx, al, in, nk, ft;
+} counts;
+
+static void count_ids(const hf_hl7_msg *msg, size_t nseg, counts *c) {
+    memset(c, 0, sizeof *c);
+    for (size_t s = 0; s < nseg; s++) {
+        switch (pack(hf_hl7_seg_id(msg, s))) {
+        case ORC: case OBR: c->orders++; break;
+        case OBX: c->obs++; break;
+        case NTE: c->notes++; break;
+        case DG1: c->dx++; break;
+        case AL1: c->al++; break;
+        case IN1: c->in++; break;
+        case NK1: c->nk++; break;
+        case FT1: c->ft++; break;
+        default: break;
+        }
+    }
+}
+
+static void *arr(hf_rec_ctx *ctx, size_t n, size_t size) {
+    if (n == 0)
+        return NULL;
+    void *p = hf_rec_arena_zalloc(&ctx->arena, n * size);
+    if (p == NULL)
+        ctx->oom = true;
+    return p;
+}
+
+static void *one(hf_rec_ctx *ctx, size_t size) {
+    void *p = hf_rec_arena_zalloc(&ctx->arena, size);
+    if (p == NULL)
+        ctx->oom = true;
+    return p;
+}
+
+/* The document text: OBX values of text types after the TXA. */
+static void build_document_text(hf_rec_ctx *ctx, hf_rec *rec, size_t txa_seg) {
+    size_t n = 0;
+    hf_span *items = hf_rec_arena_alloc(&ctx->arena, (rec->observations.n + 1) * sizeof *items);
+    if (items == NULL) {
+        ctx->oom = true;
+        return;
+    }
+    for (size_t i = 0; i < rec->observations.n; i++) {
+        const hf_rec_obs *o = &rec->observations.v[i];
+        hf_span t = o->value_type;
+        bool text = t.len == 0 || (t.len == 2 && (memcmp(t.p, "TX", 2) == 0 ||
+                                                  memcmp(t.p, "FT", 2) == 0 ||
+                                                  memcmp(t.p, "ST", 2) == 0));
+        if (ctx->obs_seg[i] > txa_seg && text)
+            items[n++] = o->value;
+    }
+    rec->document->text = hf_rt_join_lines(ctx, items, n);
+}
+
+static void build_segments(hf_rec_ctx *ctx, const hf_hl7_msg *msg, hf_rec *rec) {
+    size_t nseg = rec->segments.n;
+    counts c;
+    count_ids(msg, nseg, &c);
+    rec->orders.v = arr(ctx, c.orders, sizeof(hf_rec_order));
+    rec->observations.v = arr(ctx, c.obs, sizeof(hf_rec_obs));
+    rec->notes.v = arr(ctx, c.notes, sizeof(hf_rec_note));
+    rec->diagnoses.v = arr(ctx, c.dx, sizeof(hf_rec_dx));
+    rec->allergies.v = arr(ctx, c.al, sizeof(hf_rec_allergy));
+    rec->insurance.v = arr(ctx, c.in, sizeof(hf_rec_insurance));
+    rec->next_of_kin.v = arr(ctx, c.nk, sizeof(hf_rec_nok));
+    rec->financial_transactions.v = arr(ctx, c.ft, sizeof(hf_rec_ft));
+    ctx->obs_seg = arr(ctx, c.obs, sizeof(uint32_t));
+    if (ctx->oom)
+        return;
+
+    hf_rec_order *order = NULL; /* the order an OBR may still join */
+    hf_opt_i32 last_obr = {0, false};
+    hf_span follows = rec->segments.v[0].id; /* MSH */
+    int32_t follows_occ = 1;
+    size_t txa_seg = 0;
+    for (size_t si = 1; si < nseg; si++) {
+        const hf_rec_segment *s = &rec->segments.v[si];
+        ctx->esc = ctx->seg_esc[si];
+        ctx->plain = !ctx->esc && ctx->text_mode == HF_TXT_ASIS;
+        uint32_t id = pack(s->id);
+        switch (id) {
+        case EVN:
+            if (rec->event == NULL && (rec->event = one(ctx, sizeof *rec->event)) != NULL)
+                hf_rb_event(ctx, s, rec->event);
+            break;
+        case PID:
+            if (rec->patient == NULL && (rec->patient = one(ctx, sizeof *rec->patient)) != NULL)
+                hf_rb_patient(ctx, s, rec->patient);
+            break;
+        case PV1:
+            if (rec->visit == NULL && (rec->visit = one(ctx, sizeof *rec->visit)) != NULL)
+                hf_rb_visit(ctx, s, rec->visit);
+            break;
+        case PV2:
+            if (rec->visit != NULL && rec->visit->admit_reason == NULL)
+                hf_rb_pv2(ctx, s, rec->visit);
+            break;
+        case ORC:
+            order = &rec->orders.v[rec->orders.n++];
+            order->orc_occurrence = (hf_opt_i32){s->occurrence, true};
+            hf_rb_orc(ctx, s, order);
+            break;
+        case OBR:
+            if (order == NULL || order->obr_occurrence.set)
+                order = &rec->orders.v[rec->orders.n++];
+            order->obr_occurrence = (hf_opt_i32){s->occurrence, true};
+            last_obr = order->obr_occurrence;
+            hf_rb_obr(ctx, s, order);
+            break;
+        case OBX: {
+            size_t i = rec->observations.n++;
+            hf_rec_obs *o = &rec->observations.v[i];
+            ctx->obs_seg[i] = (uint32_t)si;
+            o->segment_occurrence = s->occurrence;
+            o->obr_occurrence = last_obr;
+            hf_rb_obs(ctx, s, o);
+            break;
+        }
+        case NTE: {
+            hf_rec_note *n = &rec->notes.v[rec->notes.n++];
+            n->segment_occurrence = s->occurrence;
+            n->follows_segment = follows;
+            n->follows_occurrence = (hf_opt_i32){follows_occ, follows.len > 0};
+            hf_rb_note(ctx, s, n);
+            break;
+        }
+        case DG1: {
+            hf_rec_dx *x = &rec->diagnoses.v[rec->diagnoses.n++];
+            x->segment_occurrence = s->occurrence;
+            hf_rb_dx(ctx, s, x);
+            break;
+        }
+        case AL1: {
+            hf_rec_allergy *x = &rec->allergies.v[rec->allergies.n++];
+            x->segment_occurrence = s->occurrence;
+            hf_rb_allergy(ctx, s, x);
+            break;
+        }
+        case IN1: {
+            hf_rec_insurance *x = &rec->insurance.v[rec->insurance.n++];
+            x->segment_occurrence = s->occurrence;
+            hf_rb_insurance(ctx, s, x);
+            break;
+        }
+        case NK1: {
+            hf_rec_nok *x = &rec->next_of_kin.v[rec->next_of_kin.n++];
+            x->segment_occurrence = s->occurrence;
+            hf_rb_nok(ctx, s, x);
+            break;
+        }
+        case FT1: {
+            hf_rec_ft *x = &rec->financial_transactions.v[rec->financial_transactions.n++];
+            x->segment_occurrence = s->occurrence;
+            hf_rb_ft(ctx, s, x);
+            break;
+        }
+        case TXA:
+            if (rec->document == NULL &&
+                (rec->document = one(ctx, sizeof *rec->document)) != NULL) {
+                txa_seg = si;
+                hf_rb_document(ctx, s, rec->document);
+            }
+            break;
+        case MRG:
+            if (rec->merge == NULL && (rec->merge = one(ctx, sizeof *rec->merge)) != NULL)
+                hf_rb_merge(ctx, s, rec->merge);
+            break;
+        default:
+            break;
+        }
+        if (id != NTE) {
+            follows = s->id;
+            follows_occ = s->occurrence;
+        }
+        if (ctx->oom)
+            return;
+    }
+    /* empty arrays are written as [] whatever the pointer; keep NULL tidy */
+    if (rec->document != NULL)
+        build_document_text(ctx, rec, txa_seg);
+}
+
+hf_status hf_rec_build(hf_rec_ctx *ctx, const hf_hl7_msg *msg, const hf_rec_meta *meta,
+                       hf_rec **out, hf_err *err) {
+    hf_rec *rec = &ctx->rec;
+    *out = NULL;
+    hf_rec_arena_reset(&ctx->arena);
+    memset(rec, 0, sizeof *rec);
+    ctx->oom = false;
+    ctx->converted_latin1 = ctx->converted_repair = false;
+    ctx->obs_seg = NULL;
+    ctx->d = hf_hl7_msg_delims(msg);
+    ctx->esc = ctx->plain = false;
+
+    size_t nseg = hf_hl7_seg_count(msg);
+    if (nseg == 0)
+        return hf_err_set(err, HF_ESYNTAX, "record: the message has no segments");
+    if (nseg > INT32_MAX)
+        return hf_err_set(err, HF_ELIMIT, "record: too many segments");
+    static const hf_rec_meta none = {{"", 0}, {"", 0}, 0};
+    if (meta == NULL)
+        meta = &none;
+    rec->raw = hf_hl7_msg_raw(msg);
+    ctx->mlo = rec->raw.p;
+    ctx->mend = rec->raw.p + rec->raw.len;
+    rec->ingest_ts = meta->ingest_ts;
+
+    /* 1. wire fields of every segment */
+    rec->segments.v = arr(ctx, nseg, sizeof(hf_rec_segment));
+    if (rec->segments.v == NULL)
+        return hf_err_set(err, HF_ENOMEM, "record: out of memory");
+    rec->segments.n = nseg;
+    ctx->seg_esc = arr(ctx, nseg, sizeof *ctx->seg_esc);
+    if (ctx->seg_esc == NULL)
+        return hf_err_set(err, HF_ENOMEM, "record: out of memory");
+    unsigned high = 0;
+    for (size_t si = 0; si < nseg; si++) {
+        hf_rec_segment *s = &rec->segments.v[si];
+        s->id = hf_hl7_seg_id(msg, si);
+        s->occurrence = (int32_t)hf_hl7_seg_occurrence(msg, si);
+        unsigned seen = split_segment(ctx, hf_hl7_seg_raw(msg, si), si == 0, s);
+        ctx->seg_esc[si] = (seen & CUT_ESC) != 0;
+        high |= seen & CUT_HIGH;
+    }
+    if (ctx->oom)
+        return hf_err_set(err, HF_ENOMEM, "record: out of memory");
+
+    /* 2. how the bytes become UTF-8 (needs MSH-18) */
+    const hf_rec_segment *msh = &rec->segments.v[0];
+    hf_span cs = hf_rt_first(hf_rt_rep1(ctx, hf_rt_f(msh, 18)), ctx->d.component);
+    if (high == 0)
+        ctx->text_mode = HF_TXT_ASIS; /* plain ASCII: nothing to check */
+    else
+        hf_rt_choose_mode(ctx, rec->raw, cs);
+
+    /* 3. typed blocks */
+    ctx->esc = ctx->seg_esc[0];
+    ctx->plain = !ctx->esc && ctx->text_mode == HF_TXT_ASIS;
+    build_header(ctx, msh, &rec->header);
+    build_segments(ctx, msg, rec);
+    if (ctx->oom)
+        return hf_err_set(err, HF_ENOMEM, "record: out of memory");
+
+    /* 4. source and facility: the caller's, else MSH-3.1 / MSH-4.1 */
+    rec->source_system = meta->source_system.len > 0 ? hf_rt_utf8(ctx, meta->source_system)
+                         : rec->header.sending_application != NULL
+                             ? rec->header.sending_application->namespace_id
+                             : EMPTY;
+    rec->facility_id = meta->facility_id.len > 0 ? hf_rt_utf8(ctx, meta->facility_id)
+                       : rec->header.sending_facility != NULL
+                           ? rec->header.sending_facility->namespace_id
+                           : EMPTY;
+
+    /* 5. the lossless copy must be UTF-8 too */
+    if (ctx->text_mode != HF_TXT_ASIS)
+        for (size_t si = 0; si < nseg; si++) {
+            hf_rec_segment *s = &rec->segments.v[si];
+            for (size_t k = 0; k < s->fields.n; k++)
+                s->fields.v[k] = hf_rt_raw(ctx, s->fields.v[k]);
+        }
+    build_quirks(ctx, hf_hl7_msg_quirks(msg), rec);
+    if (ctx->oom)
+        return hf_err_set(err, HF_ENOMEM, "record: out of memory");
+    if (ctx->converted_latin1)
+        rec->header.text_conversion = (hf_span){"iso-8859-1", 10};
+    else if (ctx->converted_repair)
+        rec->header.text_conversion = (hf_span){"replacement", 11};
+    *out = rec;
+    return HF_OK;
+}

@@ -1,0 +1,242 @@
+/* record_decode.c - hf_rec_decode: Avro binary -> record, zero-copy.
+ *
+ * The mirror of record_encode.c over the same layout tables, for stages
+ * that read hl7.validated / hl7.enriched records written by this build's
+ * schema (the caller checks the writer's schema id). Strings and bytes
+ * point into the input; arrays and nested records go to the context's
+ * arena. Everything the Avro specification allows for these types is
+ * accepted: arrays and maps in several blocks, negative block counts with
+ * a byte size. Input is untrusted: every read is bounds-checked and every
+ * count is checked against the bytes left before anything is allocated.
+ */
+#include "record_internal.h"
+
+typedef struct dec {
+    const unsigned char *p, *end, *start;
+    hf_rec_ctx *ctx;
+    hf_err *err;
+    hf_status st; /* first error */
+} dec;
+
+static bool fail(dec *d, hf_status st, const char *what) {
+    if (d->st == HF_OK) {
+        d->st = st;
+        if (st == HF_ENOMEM)
+            hf_err_set(d->err, st, "record decode: out of memory");
+        else
+            hf_err_set(d->err, st, "record decode: %s at byte %zu", what,
+                       (size_t)(d->p - d->start));
+    }
+    return false;
+}
+
+static bool get_long(dec *d, int64_t *out) {
+    uint64_t z = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+        if (d->p >= d->end)
+            return fail(d, HF_ESYNTAX, "truncated varint");
+        unsigned b = *d->p++;
+        if (shift == 63 && (b & 0x7E) != 0)
+            return fail(d, HF_ESYNTAX, "varint overflow");
+        z |= (uint64_t)(b & 0x7F) << shift;
+        if ((b & 0x80) == 0) {
+            *out = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+            return true;
+        }
+    }
+    return fail(d, HF_ESYNTAX, "varint too long");
+}
+
+static bool get_int(dec *d, int32_t *out) {
+    int64_t v;
+    if (!get_long(d, &v))
+        return false;
+    if (v < INT32_MIN || v > INT32_MAX)
+        return fail(d, HF_ESYNTAX, "int out of range");
+    *out = (int32_t)v;
+    return true;
+}
+
+static bool get_bytes(dec *d, hf_span *out) {
+    int64_t n;
+    if (!get_long(d, &n))
+        return false;
+    if (n < 0 || (uint64_t)n > (uint64_t)(d->end - d->p))
+        return fail(d, HF_ESYNTAX, "bad string length");
+    *out = n > 0 ? (hf_span){(const char *)d->p, (size_t)n} : (hf_span){"", 0};
+    d->p += n;
+    return true;
+}
+
+/* Union ["null", X]: true and *present when well formed. */
+static bool get_branch(dec *d, bool *present) {
+    int64_t b;
+    if (!get_long(d, &b))
+        return false;
+    if (b != 0 && b != 1)
+        return fail(d, HF_ESYNTAX, "bad union branch");
+    *present = b == 1;
+    return true;
+}
+
+static bool get_record(dec *d, const hf_rdesc *rd, char *base, size_t nf);
+
+/* Reads the blocks of an array or map into a growing arena array. */
+static bool get_blocks(dec *d, const hf_rfield *f, char *base, size_t item) {
+    char *v = NULL;
+    size_t n = 0;
+    for (;;) {
+        int64_t count;
+        if (!get_long(d, &count))
+            return false;
+        if (count == 0)
+            break;
+        if (count < 0) {
+            int64_t bytes;
+            if (count == INT64_MIN || !get_long(d, &bytes))
+                return fail(d, HF_ESYNTAX, "bad block");
+            count = -count;
+        }
+        /* every item takes at least one byte */
+        if ((uint64_t)count > (uint64_t)(d->end - d->p))
+            return fail(d, HF_ESYNTAX, "block count beyond the input");
+        size_t total = n + (size_t)count;
+        char *nv = hf_rec_arena_zalloc(&d->ctx->arena, total * item);
+        if (nv == NULL)
+            return fail(d, HF_ENOMEM, "");
+        if (n > 0)
+            memcpy(nv, v, n * item);
+        v = nv;
+        for (size_t i = n; i < total; i++) {
+            char *it = v + i * item;
+            bool ok;
+            if (f->kind == HF_RK_ARR) {
+                ok = get_record(d, f->sub, it, f->sub->nfields);
+            } else if (f->kind == HF_RK_ARR_STR) {
+                ok = get_bytes(d, (hf_span *)it);
+            } else {
+                hf_rec_kv *kv = (hf_rec_kv *)it;
+                ok = get_bytes(d, &kv->key) && get_bytes(d, &kv->value);
+            }
+            if (!ok)
+                return false;
+        }
+        n = total;
+    }
+    hf_rarr_set(base, f->off, v, n);
+    return true;
+}
+
+static bool get_field(dec *d, const hf_rfield *f, char *base) {
+    char *p = base + f->off;
+    bool present;
+    switch (f->kind) {
+    case HF_RK_STR:
+        return get_bytes(d, (hf_span *)p);
+    case HF_RK_OSTR:
+    case HF_RK_OBYTES:
+        *(hf_span *)p = (hf_span){"", 0};
+        if (!get_branch(d, &present))
+            return false;
+        return !present || get_bytes(d, (hf_span *)p);
+    case HF_RK_INT:
+        return get_int(d, (int32_t *)p);
+    case HF_RK_TS:
+        return get_long(d, (int64_t *)p);
+    case HF_RK_OINT:
+    case HF_RK_ODATE: {
+        hf_opt_i32 *o = (hf_opt_i32 *)p;
+        o->set = false;
+        o->v = 0;
+        if (!get_branch(d, &present))
+            return false;
+        o->set = present;
+        return !present || get_int(d, &o->v);
+    }
+    case HF_RK_OTS: {
+        hf_opt_i64 *o = (hf_opt_i64 *)p;
+        o->set = false;
+        o->v = 0;
+        if (!get_branch(d, &present))
+            return false;
+        o->set = present;
+        return !present || get_long(d, &o->v);
+    }
+    case HF_RK_ODBL: {
+        hf_opt_f64 *o = (hf_opt_f64 *)p;
+        o->set = false;
+        o->v = 0;
+        if (!get_branch(d, &present))
+            return false;
+        if (!present)
+            return true;
+        if (d->end - d->p < 8)
+            return fail(d, HF_ESYNTAX, "truncated double");
+        memcpy(&o->v, d->p, 8);
+        d->p += 8;
+        o->set = true;
+        return true;
+    }
+    case HF_RK_OBOOL: {
+        hf_opt_bool *o = (hf_opt_bool *)p;
+        o->set = false;
+        o->v = false;
+        if (!get_branch(d, &present))
+            return false;
+        if (!present)
+            return true;
+        if (d->p >= d->end || *d->p > 1)
+            return fail(d, HF_ESYNTAX, "bad boolean");
+        o->v = *d->p++ == 1;
+        o->set = true;
+        return true;
+    }
+    case HF_RK_REC:
+        return get_record(d, f->sub, p, f->sub->nfields);
+    case HF_RK_OREC: {
+        void *sub = NULL;
+        memcpy(p, &sub, sizeof sub);
+        if (!get_branch(d, &present))
+            return false;
+        if (!present)
+            return true;
+        sub = hf_rec_arena_zalloc(&d->ctx->arena, f->sub->size);
+        if (sub == NULL)
+            return fail(d, HF_ENOMEM, "");
+        memcpy(p, &sub, sizeof sub);
+        return get_record(d, f->sub, sub, f->sub->nfields);
+    }
+    case HF_RK_ARR:
+        return get_blocks(d, f, base, f->sub->size);
+    case HF_RK_ARR_STR:
+        return get_blocks(d, f, base, sizeof(hf_span));
+    case HF_RK_MAP_STR:
+        return get_blocks(d, f, base, sizeof(hf_rec_kv));
+    }
+    return fail(d, HF_ESYNTAX, "unknown field kind");
+}
+
+static bool get_record(dec *d, const hf_rdesc *rd, char *base, size_t nf) {
+    for (size_t i = 0; i < nf; i++)
+        if (!get_field(d, &rd->fields[i], base))
+            return false;
+    return true;
+}
+
+hf_status hf_rec_decode(hf_rec_ctx *ctx, const void *data, size_t len, hf_rec_form form,
+                        hf_rec **out, hf_err *err) {
+    hf_rec *rec = &ctx->rec;
+    *out = NULL;
+    hf_rec_arena_reset(&ctx->arena);
+    memset(rec, 0, sizeof *rec);
+    const unsigned char *p = len > 0 ? data : (const unsigned char *)"";
+    dec d = {p, p + len, p, ctx, err, HF_OK};
+    if (!get_record(&d, &hf_rdesc_rec, (char *)rec, hf_rec_nfields(form)))
+        return d.st;
+    if (d.p != d.end) {
+        fail(&d, HF_ESYNTAX, "trailing bytes");
+        return d.st;
+    }
+    *out = rec;
+    return HF_OK;
+}

@@ -15,14 +15,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "commands.h"
 #include "hl7flow/hl7.h"
+#include "hl7flow/profile.h"
+#include "hl7flow/record.h"
 
 #define MAX_FILE_BYTES ((size_t)1 << 30)
 
 typedef struct parse_opts {
-    int unescape; /* decode escape sequences */
+    int unescape;          /* decode escape sequences */
+    int json;              /* print the canonical record as JSON */
+    hf_profile *profile;   /* rules to report violations of; NULL = none */
+    hf_rec_ctx *rec;       /* record builder (--json) */
 } parse_opts;
 
 typedef struct print_ctx {
@@ -35,7 +41,7 @@ typedef struct print_ctx {
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: hl7flow parse [--paths] [--unescape] FILE...\n"
+            "usage: hl7flow parse [--paths | --json] [--unescape] [--profiles DIR] FILE...\n"
             "\n"
             "Parses HL7 v2 (ER7) messages (single, back to back, MLLP-framed or FHS/BHS\n"
             "batches; FILE '-' is stdin) and prints one line per non-empty leaf:\n"
@@ -45,7 +51,10 @@ static void usage(FILE *out) {
             "  --paths     the leaf listing above (the default)\n"
             "  --unescape  decode escape sequences; control bytes and '\\' are then\n"
             "              printed as C escapes (\\n \\r \\t \\\\ \\xHH)\n"
-            "  --json      the canonical record (not yet supported)\n"
+            "  --json      each message as the canonical record (the hl7.validated\n"
+            "              schema), one JSON object per line\n"
+            "  --profiles P  message-profile rules (default schemas/profiles when it\n"
+            "              exists; 'none' to skip): violations are reported on stderr\n"
             "\n"
             "Exit status: 0 all messages parsed, 1 a message or file failed (error on\n"
             "stderr), 2 usage.\n");
@@ -176,6 +185,32 @@ static int parse_file(const char *path, hf_hl7_msg *msg, const parse_opts *opt, 
             rc = 1;
             continue;
         }
+        if (opt->profile != NULL) {
+            hf_profile_violation v[16];
+            size_t n = hf_profile_check(opt->profile, msg, v, 16);
+            if (n > 0) {
+                char text[1024];
+                hf_profile_format(v, n < 16 ? n : 16, text, sizeof text);
+                fprintf(stderr, "hl7flow parse: %s: message %u: profile: %s%s\n", path, sp.count,
+                        text, n > 16 ? " ..." : "");
+            }
+        }
+        if (opt->json) {
+            hf_rec *rec = NULL;
+            hf_rec_buf out = {0};
+            if (hf_rec_build(opt->rec, msg, NULL, &rec, &err) != HF_OK ||
+                hf_rec_to_json(rec, HF_REC_VALIDATED, false, &out) != HF_OK) {
+                fprintf(stderr, "hl7flow parse: %s: message %u: record: %s\n", path, sp.count,
+                        err.msg[0] ? err.msg : "out of memory");
+                hf_rec_buf_free(&out);
+                rc = 1;
+                continue;
+            }
+            fwrite(out.p, 1, out.len, stdout);
+            putchar('\n');
+            hf_rec_buf_free(&out);
+            continue;
+        }
         if ((*blocks)++ > 0)
             putchar('\n');
         hf_hl7_walk(msg, print_leaf, &ctx);
@@ -197,6 +232,7 @@ static int parse_file(const char *path, hf_hl7_msg *msg, const parse_opts *opt, 
 int cmd_parse(int argc, char **argv) {
     parse_opts opt = {0};
     int rc = 0, blocks = 0, nfiles = 0, opts_done = 0;
+    const char *profiles = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (opts_done || a[0] != '-' || strcmp(a, "-") == 0) {
@@ -208,9 +244,9 @@ int cmd_parse(int argc, char **argv) {
         } else if (strcmp(a, "--unescape") == 0) {
             opt.unescape = 1;
         } else if (strcmp(a, "--json") == 0) {
-            fprintf(stderr, "hl7flow parse: --json (the canonical record) is not yet supported; "
-                            "use --paths\n");
-            return 2;
+            opt.json = 1;
+        } else if (strcmp(a, "--profiles") == 0 && i + 1 < argc) {
+            profiles = argv[++i];
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
@@ -224,14 +260,29 @@ int cmd_parse(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
+    struct stat st;
+    if (profiles == NULL && stat("schemas/profiles", &st) == 0)
+        profiles = "schemas/profiles";
+    if (profiles != NULL && strcmp(profiles, "none") != 0) {
+        hf_err perr = {0};
+        if (hf_profile_load(profiles, &opt.profile, &perr) != HF_OK) {
+            fprintf(stderr, "hl7flow parse: --profiles: %s\n", perr.msg);
+            return 2;
+        }
+    }
     hf_hl7_msg *msg = hf_hl7_msg_new();
-    if (msg == NULL) {
+    opt.rec = opt.json ? hf_rec_ctx_new() : NULL;
+    if (msg == NULL || (opt.json && opt.rec == NULL)) {
         fprintf(stderr, "hl7flow parse: out of memory\n");
+        hf_hl7_msg_destroy(msg);
+        hf_profile_destroy(opt.profile);
         return 1;
     }
     for (int i = 0; i < nfiles; i++)
         rc |= parse_file(argv[1 + i], msg, &opt, &blocks);
     hf_hl7_msg_destroy(msg);
+    hf_rec_ctx_destroy(opt.rec);
+    hf_profile_destroy(opt.profile);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "hl7flow parse: write error on stdout\n");
         rc = 1;

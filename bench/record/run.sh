@@ -18,6 +18,7 @@ mkdir -p "$BUILD/bench"
 "${CC:-cc}" -std=c11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -Icommon/include \
     $(pkg-config --cflags avro-c) bench/record/record_bench.c "$BUILD/libhl7flow.a" \
     $(pkg-config --libs avro-c) -lm -o "$BUILD/bench/record_bench"
+[ "${BENCH_BUILD_ONLY:-0}" = 1 ] && exit 0
 if command -v taskset >/dev/null 2>&1; then
     exec taskset -c "${BENCH_CPU:-0}" "$BUILD/bench/record_bench" "$@"
 fi

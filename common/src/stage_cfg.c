@@ -28,8 +28,9 @@ void hf_stage_cfg_table(const hf_stage_def *def, hf_stage_cfg_vars *t) {
         SV("HL7FLOW_TRANSACTIONAL_ID", HF_CFG_STR, "", transactional_id, 0, 0, NULL,
            "transactional.id; empty = <group id>-<instance id, else host name>; must be "
            "stable across restarts of one replica and unique among replicas"),
-        SV("HL7FLOW_BATCH_MAX", HF_CFG_INT, "500", batch_max, 1, 100000, NULL,
-           "most records per batch (one transaction per batch)"),
+        SV("HL7FLOW_BATCH_MAX", HF_CFG_INT, "2000", batch_max, 1, 100000, NULL,
+           "most records per batch (one transaction per batch; bigger batches spread the "
+           "fixed cost of a commit, bench/RESULTS.md)"),
         SV("HL7FLOW_BATCH_WAIT_MS", HF_CFG_INT, "5", batch_wait_ms, 0, 10000, NULL,
            "how long to keep filling a batch after its first record"),
         SV("HL7FLOW_HTTP_PORT", HF_CFG_INT, "8080", http_port, -1, 65535, NULL,

@@ -23,6 +23,16 @@ count them). Writes build/bench/stage-bench.json and the "Relay throughput"
 and "End-to-end latency" sections of bench/RESULTS.md, keeping every other
 section.
 
+Then "Parser stage vs relay" (issue 3: the parser stage at >= 0.80x a
+do-nothing relay): per guarantee (BENCH_PVR) a fresh dev broker with one
+hl7flow-relay (hl7.enriched -> hl7.validated) and one hl7flow-parser
+(hl7.raw.ingest -> hl7.validated), same HL7FLOW_BATCH_MAX; BENCH_PVR_RUNS
+alternating pairs, each run producing the throughput file (--malformed 0)
+into one stage's input only and timed like the throughput runs above (end
+offsets of hl7.validated: the parser's records are ~3x the input, more than
+the dev broker keeps). Medians of msgs/s and of the per-pair ratio
+parser / relay; writes the "Parser stage vs relay" section.
+
 Also per run: CPU time of every process (/proc), and how busy the machine
 was with processes that are not ours (other engineers' builds and fuzzers),
 so a slow result can be told from a slow machine.
@@ -31,8 +41,11 @@ Run by bench/run.sh (BIN and BENCHWATCH set). Knobs (environment):
 BENCH_RUNS (5), BENCH_LAT_RUNS (3), BENCH_MESSAGES (13000; keep the busiest
 partition under ~3 MiB), BENCH_LAT_MESSAGES (25000), BENCH_RATE (5000),
 BENCH_CONFIGS (comma-separated hops:guarantee[:VAR=VALUE[+VAR=VALUE]][:tp],
-default DEFAULT_CONFIGS below; "tp" = no latency runs), BENCH_RELAY_ENV (JSON object of extra relay variables, e.g.
-'{"HL7FLOW_BATCH_MAX":"2000"}'), BENCH_NO_RESULTS=1 (do not touch
+default DEFAULT_CONFIGS below; "tp" = no latency runs; none = no relay-chain configurations),
+BENCH_RELAY_ENV (JSON object of extra relay variables, e.g.
+'{"HL7FLOW_BATCH_MAX":"2000"}'), BENCH_PVR (guarantees of the parser-vs-relay runs,
+default "exactly-once,at-least-once"; none = skip), BENCH_PVR_RUNS (5),
+BENCH_PVR_BATCH_MAX (2000, both stages), BENCH_NO_RESULTS=1 (do not touch
 RESULTS.md), BENCH_RESULTS (another results file, for trying the script).
 """
 import datetime
@@ -73,12 +86,28 @@ def parse_config(spec):
     return {"hops": hops, "guarantee": guarantee, "env": env, "latency": latency}
 
 
-CONFIGS = [parse_config(c) for c in os.environ.get("BENCH_CONFIGS", DEFAULT_CONFIGS).split(",")]
+CONFIGS = [parse_config(c) for c in os.environ.get("BENCH_CONFIGS", DEFAULT_CONFIGS).split(",")
+           if c.strip() and c.strip() != "none"]
 RELAY_ENV = json.loads(os.environ.get("BENCH_RELAY_ENV", "{}"))
 BENCHWATCH = os.environ.get("BENCHWATCH", os.path.join(REPO, "build", "release", "bench",
                                                        "benchwatch"))
 RESULTS = os.environ.get("BENCH_RESULTS", os.path.join(HERE, "RESULTS.md"))
 FACILITIES = "24"
+
+# Parser stage vs relay (issue 3): guarantees measured, pairs, batch size.
+PVR_GUARANTEES = [g.strip() for g in os.environ.get("BENCH_PVR", "exactly-once,at-least-once")
+                  .split(",") if g.strip() and g.strip() != "none"]
+PVR_RUNS = int(os.environ.get("BENCH_PVR_RUNS", "5"))
+PVR_MESSAGES = MESSAGES  # the same generated file as the relay throughput runs
+PVR_BATCH_MAX = os.environ.get("BENCH_PVR_BATCH_MAX", "2000")
+PVR_TARGET = 0.80
+PVR_PARSER_IN = "hl7.raw.ingest"  # the parser's own input topic
+PVR_RELAY_IN = "hl7.enriched"     # 12 partitions like hl7.raw.ingest; nothing else reads it here
+PVR_OUT = "hl7.validated"
+PVR_DLQ = "hl7.dlq"
+for _g in PVR_GUARANTEES:
+    if _g not in ("exactly-once", "at-least-once"):
+        sys.exit(f"bench: bad BENCH_PVR guarantee '{_g}'")
 
 CHAIN = ["hl7.raw.ingest", "hl7.validated", "hl7.enriched", "hl7.parsed.adt"]
 PEER = "hl7.parsed.mdm"  # baseline topic: 12 partitions like the chain, read by no stage
@@ -367,6 +396,183 @@ def run_config(cfg, tput_file, lat_file, warm_file):
     return out
 
 
+# ---- parser stage vs relay ---------------------------------------------------
+
+class ParserVsRelay(Chain):
+    """One dev broker with two idle-until-fed stages writing the same topic:
+    a relay (PVR_RELAY_IN -> hl7.validated, copies the bytes) and the parser
+    (hl7.raw.ingest -> hl7.validated: parse, validate, encode Avro). Each
+    run feeds only one of them, so the other stays idle (its consumer's empty
+    fetches are the only cost it adds)."""
+
+    def __init__(self, guarantee, batch_max):
+        super().__init__(1, guarantee, {})
+        self.env = Env(f"bench-pvr-{GUAR_SHORT[guarantee]}")
+        self.batch_max = batch_max
+        self.stage_ports = {}
+
+    def start(self):
+        self.env.start_devbroker()
+        stages = {"relay": ("hl7flow-relay", PVR_RELAY_IN),
+                  "parser": ("hl7flow-parser", PVR_PARSER_IN)}
+        for name, (binary, topic_in) in stages.items():
+            port = free_port()
+            self.ports.append(port)
+            self.stage_ports[name] = port
+            extra = {"HL7FLOW_INPUT_TOPICS": topic_in, "HL7FLOW_OUTPUT_TOPIC": PVR_OUT,
+                     "HL7FLOW_GROUP_ID": f"bench-pvr-{name}", "HL7FLOW_HTTP_PORT": port,
+                     "HL7FLOW_GUARANTEE": self.guarantee,
+                     "HL7FLOW_TRANSACTIONAL_ID": f"bench-pvr-{name}",
+                     "HL7FLOW_BATCH_MAX": self.batch_max}
+            # cwd is the repo root (harness): the parser finds schemas/avro
+            # and schemas/profiles with its defaults.
+            self.relays[name] = self.env.start(name, [os.path.join(BIN, binary)], extra)
+        wait_for(lambda: all(http_get(p, "/readyz")[0] == 200 for p in self.ports), 60,
+                 "relay and parser assigned")
+
+    def stage_metrics(self, name):
+        keys = {"hl7flow_records_in_total": "records", "hl7flow_batches_committed_total": "batches",
+                "hl7flow_transactions_aborted_total": "aborted"}
+        tot = dict.fromkeys(keys.values(), 0.0)
+        for line in http_get(self.stage_ports[name], "/metrics")[1].splitlines():
+            key = line.split("{", 1)[0].split(" ", 1)[0]
+            if key in keys:
+                tot[keys[key]] += float(line.rsplit(" ", 1)[1])
+        return tot
+
+    def run_stage(self, name, path, count):
+        topic_in = PVR_RELAY_IN if name == "relay" else PVR_PARSER_IN
+        dlq0 = self.ends([PVR_DLQ])[PVR_DLQ]
+        r = self.throughput_run(topic_in, PVR_OUT, path, count, [topic_in, PVR_OUT])
+        r["dlq_grown"] = self.ends([PVR_DLQ])[PVR_DLQ] - dlq0
+        return r
+
+
+def run_pvr(guarantee, tput_file, warm_file):
+    """PVR_RUNS alternating pairs (relay run, parser run; the order flips
+    every pair) on one fresh dev broker."""
+    pb = ParserVsRelay(guarantee, PVR_BATCH_MAX)
+    out = {"guarantee": guarantee, "batch_max": PVR_BATCH_MAX, "pairs": []}
+    try:
+        pb.start()
+        for name in ("relay", "parser"):  # warm-up: connections, metadata, schemas
+            pb.run_stage(name, warm_file, 2000)
+        m0 = {n: pb.stage_metrics(n) for n in ("relay", "parser")}
+        for r in range(PVR_RUNS):
+            pair = {}
+            for name in (("relay", "parser") if r % 2 == 0 else ("parser", "relay")):
+                pair[name] = pb.run_stage(name, tput_file, PVR_MESSAGES)
+            out["pairs"].append(pair)
+            rel, par = (PVR_MESSAGES / pair[n]["seconds"] for n in ("relay", "parser"))
+            log(f"parser vs relay {GUAR_SHORT[guarantee]}: pair {r + 1}/{PVR_RUNS}: relay "
+                f"{rel:,.0f} msgs/s, parser {par:,.0f} msgs/s, ratio {par / rel:.2f}")
+        m1 = {n: pb.stage_metrics(n) for n in ("relay", "parser")}
+        out["metrics"] = {n: {k: m1[n][k] - m0[n][k] for k in m0[n]} for n in m0}
+        lost = [ln for ln in pb.env.devbroker.output().splitlines() if "offset reset" in ln]
+        for p in pb.relays.values():
+            lost += [ln for ln in p.output().splitlines() if "offset reset" in ln.lower()]
+        out["offset_resets"] = len(lost)
+        out["stalls"] = pb.stalls
+    finally:
+        pb.close()
+    return out
+
+
+def summarize_pvr(res):
+    pairs = res["pairs"]
+    s = {"guarantee": res["guarantee"], "label": GUAR_SHORT[res["guarantee"]]}
+    for n in ("relay", "parser"):
+        xs = [PVR_MESSAGES / p[n]["seconds"] for p in pairs]
+        s[f"{n}_msgs"], s[f"{n}_all"] = median(xs), xs
+        s[f"{n}_cpu"] = median([p[n]["cpu"].get(n, 0.0) for p in pairs])
+        m = res.get("metrics", {}).get(n, {})
+        s[f"{n}_batch"] = m["records"] / m["batches"] if m.get("batches") else float("nan")
+        s[f"{n}_aborted"] = m.get("aborted", 0)
+    s["ratio_pairs"] = [PVR_MESSAGES / p["parser"]["seconds"] / (PVR_MESSAGES / p["relay"]["seconds"])
+                        for p in pairs]
+    s["ratio"] = median(s["ratio_pairs"])
+    s["ratio_of_medians"] = s["parser_msgs"] / s["relay_msgs"]
+    s["met"] = s["ratio"] >= PVR_TARGET
+    s["foreign"] = [p[n]["foreign_cores"] for p in pairs for n in ("relay", "parser")]
+    s["dlq"] = sum(p["parser"]["dlq_grown"] + p["relay"]["dlq_grown"] for p in pairs)
+    s["extra"] = max(v - PVR_MESSAGES for p in pairs for n in ("relay", "parser")
+                     for v in p[n]["grown"].values())
+    s["offset_resets"], s["stalls"] = res.get("offset_resets", 0), res.get("stalls", 0)
+    return s
+
+
+def pvr_section(summ, info):
+    cmd = "make bench  # bench/run.sh -> bench/stage_bench.py"
+    fore = [v for s in summ for v in s["foreign"]]
+    lines = ["## Parser stage vs relay", "",
+             f"Command: `{cmd}` (this section alone: "
+             f"`BENCH_CONFIGS=none BENCH_SKIP_PARSE=1 make bench`)  \n"
+             f"Date: {info['date']}  \n"
+             f"Machine: {info['machine']}  \n"
+             f"Other load during the runs (machine busy time minus this benchmark's "
+             f"processes): {load_note(fore)}.",
+             "",
+             f"Issue 3 target: the whole parser stage (consume, parse, validate, encode, "
+             f"produce) at least {PVR_TARGET:.2f}x the throughput of a do-nothing relay "
+             f"(consume and produce the same bytes) on the same dev broker in the same run.",
+             "",
+             f"Setup: per guarantee one fresh dev broker with two stages started side by side, "
+             f"both writing `{PVR_OUT}` with HL7FLOW_BATCH_MAX {PVR_BATCH_MAX} (the rest "
+             f"defaults, plus the bench client settings of the sections above): "
+             f"`hl7flow-relay` reading `{PVR_RELAY_IN}` (a 12-partition topic used here only as "
+             f"the relay's input) and `hl7flow-parser` reading `{PVR_PARSER_IN}` "
+             f"(profiles enforced, Avro from schemas/avro). Each run produces "
+             f"{PVR_MESSAGES:,} messages of `hl7flow gen --seed 1 --malformed 0 --facilities "
+             f"{FACILITIES}` ({info['tput_bytes'] / MESSAGES:,.0f} bytes of HL7 per message) "
+             f"unthrottled into the input of one stage only, the other stays idle. Time = first "
+             f"record produced (`ingest_ts`) until the end offsets of `{PVR_OUT}` have grown by "
+             f"{PVR_MESSAGES:,} (bench/benchwatch.c; end offsets, not consumed records: the "
+             f"parser's records are ~3x the input and the dev broker keeps ~5 MiB per "
+             f"partition). msgs/s = input messages per second. {PVR_RUNS} alternating pairs per "
+             f"guarantee (relay then parser, then parser then relay, ...) after a 2,000-message "
+             f"warm-up of each; ratio = median of the per-pair ratios parser / relay.",
+             "",
+             "| guarantee | relay msgs/s | parser msgs/s | parser / relay | target | "
+             "relay runs | parser runs | CPU ms / 1k msgs relay / parser | records/batch "
+             "relay / parser |",
+             "|---|---:|---:|---:|---|---|---|---|---|"]
+    for s in summ:
+        lines.append(
+            f"| {s['label']} | {s['relay_msgs']:,.0f} | {s['parser_msgs']:,.0f} | "
+            f"{s['ratio']:.2f} | {'met' if s['met'] else 'NOT met'} (>= {PVR_TARGET:.2f}) | "
+            f"{', '.join(f'{x / 1000:.0f}k' for x in s['relay_all'])} | "
+            f"{', '.join(f'{x / 1000:.0f}k' for x in s['parser_all'])} | "
+            f"{1e6 * s['relay_cpu'] / PVR_MESSAGES:.0f} / "
+            f"{1e6 * s['parser_cpu'] / PVR_MESSAGES:.0f} | "
+            f"{s['relay_batch']:.0f} / {s['parser_batch']:.0f} |")
+    checks = []
+    for s in summ:
+        if s["dlq"] or s["extra"] or s["offset_resets"] or s["relay_aborted"] \
+                or s["parser_aborted"]:
+            checks.append(f"{s['label']}: {s['dlq']} records to {PVR_DLQ}, {s['extra']} extra "
+                          f"records, {s['offset_resets']} offset resets, "
+                          f"{s['relay_aborted'] + s['parser_aborted']:.0f} aborted batches")
+    stalls = sum(s["stalls"] for s in summ)
+    lines += ["", "Checks: in every run the stage's input and `" + PVR_OUT + "` grew by exactly "
+              "the run's count" + (" except: " + "; ".join(checks) if checks else
+                                   f", nothing went to `{PVR_DLQ}`; no offset resets, no aborted "
+                                   f"batches") + "."
+              + (f" {stalls} run(s) repeated because `hl7flow produce` stalled at start-up."
+                 if stalls else ""),
+              "", info.get("notes_pvr", "").strip(), ""]
+    return {"## Parser stage vs relay": "\n".join(lines).rstrip() + "\n"}
+
+
+def print_pvr(summ):
+    print(f"\nparser stage vs relay (same dev broker; {PVR_MESSAGES:,} msgs per run, {PVR_RUNS} "
+          f"alternating pairs, BATCH_MAX {PVR_BATCH_MAX}; ratio = median of per-pair "
+          f"parser / relay; target {PVR_TARGET:.2f})")
+    for s in summ:
+        print(f"    {s['label']:<4} relay {s['relay_msgs']:>9,.0f} msgs/s   parser "
+              f"{s['parser_msgs']:>9,.0f} msgs/s   ratio {s['ratio']:.2f} "
+              f"({'met' if s['met'] else 'NOT met'})   other load {load_note(s['foreign'])}")
+
+
 # ---- summary -----------------------------------------------------------------
 
 def summarize(cfg, nbytes):
@@ -585,10 +791,11 @@ PREAMBLE = """# Benchmark results
 
 Written by `make bench` (bench/run.sh). One section per benchmark; each
 script rewrites only its own sections and keeps the others (the stage
-benchmark owns "Relay throughput" and "End-to-end latency"; the parser
-benchmark, bench/parse/, owns its own). Figures are medians of repeated runs
-on a 2-core shared VM, each with a ratio against a peer measured in the same
-run: trust the ratios more than the absolute numbers.
+benchmark owns "Relay throughput", "End-to-end latency" and "Parser stage
+vs relay"; the parser benchmark, bench/parse/, owns its own). Figures are
+medians of repeated runs on a 2-core shared VM, each with a ratio against a
+peer measured in the same run: trust the ratios more than the absolute
+numbers.
 
 """
 
@@ -641,6 +848,9 @@ def main():
     t0 = time.time()
     if not os.access(BENCHWATCH, os.X_OK):
         sys.exit(f"bench: {BENCHWATCH} missing (bench/run.sh builds it)")
+    if PVR_GUARANTEES and not os.access(os.path.join(BIN, "hl7flow-parser"), os.X_OK):
+        sys.exit(f"bench: {os.path.join(BIN, 'hl7flow-parser')} missing; run make first "
+                 f"(or BENCH_PVR=none)")
     files_env = Env("bench-inputs")
     try:
         tput = gen(files_env, MESSAGES, 1)
@@ -653,19 +863,32 @@ def main():
         for cfg in CONFIGS:
             log(f"configuration: {config_label(cfg)}")
             configs.append(run_config(cfg, tput, lat, warm))
+        pvr = []
+        for g in PVR_GUARANTEES:
+            log(f"parser stage vs relay: {g}")
+            pvr.append(run_pvr(g, tput, warm))
     finally:
         files_env.close()
     summ = [summarize(c, nbytes) for c in configs]
     info = {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
             "machine": machine_note(), "tput_bytes": nbytes,
             "notes_tp": os.environ.get("BENCH_NOTES_TP", ""),
-            "notes_lat": os.environ.get("BENCH_NOTES_LAT", "")}
+            "notes_lat": os.environ.get("BENCH_NOTES_LAT", ""),
+            "notes_pvr": os.environ.get("BENCH_NOTES_PVR", "")}
+    pvr_summ = [summarize_pvr(r) for r in pvr]
     os.makedirs(os.path.join(REPO, "build", "bench"), exist_ok=True)
     with open(os.path.join(REPO, "build", "bench", "stage-bench.json"), "w") as f:
-        json.dump({"info": info, "configs": configs, "summary": summ}, f, indent=1)
-    print_summary(summ)
+        json.dump({"info": info, "configs": configs, "summary": summ,
+                   "parser_vs_relay": pvr, "parser_vs_relay_summary": pvr_summ}, f, indent=1)
+    if summ:
+        print_summary(summ)
+    if pvr_summ:
+        print_pvr(pvr_summ)
     if os.environ.get("BENCH_NO_RESULTS") != "1":
-        write_results(sections(summ, info))
+        new = sections(summ, info) if summ else {}
+        if pvr_summ:
+            new.update(pvr_section(pvr_summ, info))
+        write_results(new)
         print(f"  wrote {os.path.relpath(RESULTS, REPO)}")
     print(f"  took {time.time() - t0:.0f} s")
 

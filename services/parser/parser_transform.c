@@ -115,9 +115,11 @@ hf_status prs_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
     hf_rec_meta meta;
     read_meta(in, &meta, src, fac, sizeof src);
 
-    /* Count first, so a single message carries no "message n:" prefix. */
+    /* One pass over the record: the first message is held back until we
+     * know whether a second follows, so a single message carries no
+     * "message n:" prefix in its errors. */
     hf_hl7_splitter sp;
-    hf_span raw;
+    hf_span raw, first = {NULL, 0};
     hf_err err = {0};
     uint32_t total = 0;
     hf_hl7_split_init(&sp, (hf_span){in->value, in->value_len});
@@ -131,7 +133,24 @@ hf_status prs_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
             return to_dlq(why, "parse", HF_ELIMIT,
                           "more than PARSER_MAX_BATCH_MESSAGES=%lld messages in one record",
                           (long long)c->cfg->max_messages);
+        if (total == 1) {
+            first = raw;
+            continue;
+        }
+        char at[48];
+        if (total == 2) {
+            where(at, sizeof at, 1, true);
+            st = one_message(c, in, first, at, &meta, out, why);
+            if (st != HF_OK)
+                return st;
+        }
+        where(at, sizeof at, total, true);
+        st = one_message(c, in, raw, at, &meta, out, why);
+        if (st != HF_OK)
+            return st;
     }
+    if (total == 1)
+        return one_message(c, in, first, "", &meta, out, why);
     if (total == 0 && (sp.fhs.len > 0 || sp.bhs.len > 0)) {
         /* A batch file with no message (FHS/BHS ... BTS/FTS): valid HL7 with
          * nothing to pass on; counted, not dead-lettered. */
@@ -141,16 +160,5 @@ hf_status prs_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
     if (total == 0)
         return to_dlq(why, "parse", HF_ESYNTAX, "no HL7 message (no MSH segment) in %zu bytes",
                       in->value_len);
-
-    hf_hl7_split_init(&sp, (hf_span){in->value, in->value_len});
-    for (uint32_t i = 1; i <= total; i++) {
-        if (hf_hl7_split_next(&sp, &raw, &err) != HF_OK)
-            return to_dlq(why, "parse", HF_ESYNTAX, "%s", err.msg);
-        char at[48];
-        where(at, sizeof at, i, total > 1);
-        hf_status st = one_message(c, in, raw, at, &meta, out, why);
-        if (st != HF_OK)
-            return st;
-    }
     return HF_OK;
 }

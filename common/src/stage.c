@@ -411,13 +411,14 @@ static rec_result process_batch_once(hf_stage *s) {
     return REC_OK;
 }
 
-/* Commits the batch's next offsets from the consumer as well (async). The
+/* Commits the batch's next offsets from the consumer as well, synchronously
+ * so that at most the batch in flight is redone after a crash. The
  * transaction already holds them; this only matters where transactional
  * offsets are not stored (the dev broker's mock cluster). Never moves an
  * offset backwards: the values are the ones just committed. */
 static void mirror_commit(hf_stage *s) {
     rd_kafka_topic_partition_list_t *offs = batch_offsets(s, true);
-    rd_kafka_resp_err_t err = rd_kafka_commit(s->consumer, offs, 1 /* async */);
+    rd_kafka_resp_err_t err = rd_kafka_commit(s->consumer, offs, 0 /* sync */);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
         HF_LOG(HF_LOG_WARN, "mirror_commit_failed", HF_LID("code", rd_kafka_err2name(err)));
     rd_kafka_topic_partition_list_destroy(offs);

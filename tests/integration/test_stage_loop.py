@@ -165,7 +165,7 @@ def test_transient_failure_aborts_and_retries(env):
 def test_sigkill_mid_stream_loses_nothing(env):
     path, ids, _ = make_stream(env, "kill", 3000)
     env.produce("hl7.parsed.orm", path)
-    senv = stage_env("t-kill", "hl7.parsed.orm", "hl7.parsed.oru", RELAY_DELAY_US="300")
+    senv = stage_env("t-kill", "hl7.parsed.orm", "hl7.parsed.oru", RELAY_DELAY_US="600")
     relay = env.start("relay-kill-1", [RELAY], senv)
     wait_for(lambda: len(of_test(env.consume("hl7.parsed.oru", idle_ms=300), "kill")) > 300, 60,
              "first records downstream", interval=0.05)
@@ -192,7 +192,7 @@ def test_sigkill_mid_stream_loses_nothing(env):
 def test_sigterm_drains_cleanly(env):
     path, ids, _ = make_stream(env, "drain", 3000)
     env.produce("hl7.parsed.dft", path)
-    senv = stage_env("t-drain", "hl7.parsed.dft", "hl7.parsed.mdm", RELAY_DELAY_US="200")
+    senv = stage_env("t-drain", "hl7.parsed.dft", "hl7.parsed.mdm", RELAY_DELAY_US="500")
     relay = env.start("relay-drain-1", [RELAY], senv)
     wait_for(lambda: len(of_test(env.consume("hl7.parsed.mdm", idle_ms=300), "drain")) > 200, 60,
              "first records downstream", interval=0.05)
@@ -264,7 +264,7 @@ def test_at_least_once_mode_flows_and_survives_sigkill(env):
     path, ids, _ = make_stream(env, "alo", 3000)
     env.produce("hl7.enriched", path)
     senv = stage_env("t-alo", "hl7.enriched", "hl7.parsed.dft", HL7FLOW_GUARANTEE="at-least-once",
-                     RELAY_DELAY_US="300")
+                     RELAY_DELAY_US="600")
     relay = env.start("relay-alo-1", [RELAY], senv)
     wait_for(lambda: len(of_test(env.consume("hl7.parsed.dft", idle_ms=300), "alo")) > 300, 60,
              "first records downstream", interval=0.05)

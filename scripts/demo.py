@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "integration"))
-from harness import BIN, REPO, Env, header, wait_for  # noqa: E402
+from harness import BIN, REPO, Env, header, http_get, wait_for  # noqa: E402
 
 # (name, binary, input topics, output topic). The last output is where
 # end-to-end latency is measured.
@@ -118,7 +118,6 @@ def main():
 
 
 def _ready(port):
-    from harness import http_get
     return http_get(port, "/readyz")[0] == 200
 
 

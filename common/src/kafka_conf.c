@@ -170,3 +170,25 @@ bool hf_kafka_header_str(const rd_kafka_headers_t *hdrs, const char *name, char 
     buf[len] = '\0';
     return true;
 }
+
+rd_kafka_resp_err_t hf_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                                              int32_t *ids, int max, int *count) {
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt != 1)
+        err = RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    else if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        err = md->topics[0].err;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const struct rd_kafka_metadata_topic *t = &md->topics[0];
+        for (int i = 0; ids != NULL && i < t->partition_cnt && i < max; i++)
+            ids[i] = t->partitions[i].id;
+        if (count != NULL)
+            *count = t->partition_cnt;
+    }
+    if (md != NULL)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return err;
+}

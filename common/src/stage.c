@@ -108,6 +108,16 @@ static void count_dlq(hf_stage *s, const char *cls) {
         hf_counter_add(c, 1);
 }
 
+/* The lag gauge of one partition (NULL on allocation failure; the gauge
+ * setters accept NULL). */
+static hf_gauge *lag_gauge(const hf_stage *s, const char *topic, int32_t partition) {
+    char labels[256];
+    snprintf(labels, sizeof labels, "%s,topic=\"%s\",partition=\"%d\"", s->labels, topic,
+             (int)partition);
+    return hf_metrics_gauge("hl7flow_consumer_lag",
+                            "Records between the consumer position and the partition end", labels);
+}
+
 static void update_lag(hf_stage *s) {
     rd_kafka_topic_partition_list_t *parts = NULL;
     if (rd_kafka_assignment(s->consumer, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -121,14 +131,7 @@ static void update_lag(hf_stage *s) {
             hi < 0)
             continue;
         int64_t pos = p->offset >= 0 ? p->offset : lo;
-        char labels[256];
-        snprintf(labels, sizeof labels, "%s,topic=\"%s\",partition=\"%d\"", s->labels, p->topic,
-                 (int)p->partition);
-        hf_gauge *g = hf_metrics_gauge("hl7flow_consumer_lag",
-                                       "Records between the consumer position and the partition end",
-                                       labels);
-        if (g != NULL)
-            hf_gauge_set(g, (double)(hi > pos ? hi - pos : 0));
+        hf_gauge_set(lag_gauge(s, p->topic, p->partition), (double)(hi > pos ? hi - pos : 0));
     }
     rd_kafka_topic_partition_list_destroy(parts);
 }
@@ -159,13 +162,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     s->revoked = true;
     for (int i = 0; i < parts->cnt; i++) {
         /* A partition we no longer own has no lag of ours. */
-        char labels[256];
-        snprintf(labels, sizeof labels, "%s,topic=\"%s\",partition=\"%d\"", s->labels,
-                 parts->elems[i].topic, (int)parts->elems[i].partition);
-        hf_gauge_set(hf_metrics_gauge("hl7flow_consumer_lag",
-                                      "Records between the consumer position and the partition end",
-                                      labels),
-                     0);
+        hf_gauge_set(lag_gauge(s, parts->elems[i].topic, parts->elems[i].partition), 0);
     }
     HF_LOG(HF_LOG_INFO, "partitions_revoked", HF_LI("count", parts->cnt),
            HF_LID("reason", rd_kafka_err2name(err)));
@@ -208,8 +205,7 @@ static txn_action txn_classify(rd_kafka_error_t *e, const char *call) {
     return a;
 }
 
-static bool stopping_past_deadline(hf_stage *s, int64_t deadline_ms) {
-    (void)s;
+static bool stopping_past_deadline(int64_t deadline_ms) {
     return g_stop && hf_mono_ms() > deadline_ms;
 }
 
@@ -220,7 +216,7 @@ static bool stopping_past_deadline(hf_stage *s, int64_t deadline_ms) {
         int64_t dl_ = hf_mono_ms() + (s)->cfg->commit_timeout_ms;                      \
         for (;;) {                                                                     \
             a_ = txn_classify((call_expr), name);                                      \
-            if (a_ != TXN_RETRY || stopping_past_deadline((s), dl_))                   \
+            if (a_ != TXN_RETRY || stopping_past_deadline(dl_))                   \
                 break;                                                                 \
             rd_kafka_poll((s)->producer, 100);                                         \
         }                                                                              \
@@ -532,15 +528,10 @@ static void collect(hf_stage *s) {
  * first batch does not wait for it (and a missing topic shows in the log at
  * start, not at the first record). */
 static void warm_up(hf_stage *s, const char *topic) {
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->producer, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(s->producer, 0, rkt, &md, 10000);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 || md->topics[0].err)
+    rd_kafka_resp_err_t err = hf_kafka_topic_partitions(s->producer, topic, 10000, NULL, 0, NULL);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
         HF_LOG(HF_LOG_WARN, "output_topic_unavailable", HF_LID("topic", topic),
-               HF_LID("code", rd_kafka_err2name(err ? err : md->topics[0].err)));
-    if (md != NULL)
-        rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
+               HF_LID("code", rd_kafka_err2name(err)));
 }
 
 static hf_status stage_open(hf_stage *s, hf_err *err) {

@@ -42,6 +42,7 @@ typedef struct prs_ctx {
     hf_rec_ctx *rec;               /* owned, reused per message */
     hf_rec_buf out;                /* owned, reused per message */
     struct hf_counter *empty_batches; /* batch files holding no message */
+    hf_hl7_path msh10, msh9, msh3_1, msh4_1; /* header sources, parsed once */
 } prs_ctx;
 
 /* Opens the profile rules and the registry, looks up and checks the output

@@ -58,6 +58,13 @@ hf_status prs_ctx_new(const prs_cfg *cfg, const hf_registry_cfg *reg_cfg, const 
     c->empty_batches = hf_metrics_counter("hl7flow_parser_empty_batches_total",
                                           "Input records that were batch files without a message",
                                           "stage=\"parser\"");
+    static const char *const PATHS[] = {"MSH-10", "MSH-9", "MSH-3.1", "MSH-4.1"};
+    hf_hl7_path *const slots[] = {&c->msh10, &c->msh9, &c->msh3_1, &c->msh4_1};
+    for (size_t i = 0; i < 4; i++) {
+        st = hf_hl7_path_parse(PATHS[i], strlen(PATHS[i]), slots[i], err);
+        if (st != HF_OK)
+            goto fail;
+    }
     c->msg = hf_hl7_msg_new();
     c->rec = hf_rec_ctx_new();
     if (c->msg == NULL || c->rec == NULL) {

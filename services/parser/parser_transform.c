@@ -90,14 +90,14 @@ static hf_status one_message(prs_ctx *c, const hf_record *in, hf_span raw, const
         return st == HF_ELIMIT ? to_dlq(why, "parse", HF_ELIMIT, "too many messages in one record")
                                : st;
     /* Each output names its own message (a batch's messages differ). */
-    if ((st = header_span(out, HF_H_CONTROL_ID, hf_hl7_get(c->msg, "MSH-10"))) != HF_OK ||
-        (st = header_span(out, HF_H_MESSAGE_TYPE, hf_hl7_get(c->msg, "MSH-9"))) != HF_OK)
+    if ((st = header_span(out, HF_H_CONTROL_ID, hf_hl7_get_path(c->msg, &c->msh10))) != HF_OK ||
+        (st = header_span(out, HF_H_MESSAGE_TYPE, hf_hl7_get_path(c->msg, &c->msh9))) != HF_OK)
         return st;
     if (meta->source_system.len == 0 &&
-        (st = header_span(out, HF_H_SOURCE_SYSTEM, hf_hl7_get(c->msg, "MSH-3.1"))) != HF_OK)
+        (st = header_span(out, HF_H_SOURCE_SYSTEM, hf_hl7_get_path(c->msg, &c->msh3_1))) != HF_OK)
         return st;
     if (meta->facility_id.len == 0 &&
-        (st = header_span(out, HF_H_FACILITY_ID, hf_hl7_get(c->msg, "MSH-4.1"))) != HF_OK)
+        (st = header_span(out, HF_H_FACILITY_ID, hf_hl7_get_path(c->msg, &c->msh4_1))) != HF_OK)
         return st;
     return HF_OK;
 }

@@ -152,7 +152,7 @@ class Env:
 
     # ---- dev broker ----------------------------------------------------
     def start_devbroker(self, brokers=3, http_port=None):
-        if http_port is not None and http_port == 0:
+        if http_port == 0:
             http_port = free_port()
         self.devbroker_http = http_port
         bf = os.path.join(self.dir, "bootstrap")

@@ -7,6 +7,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Most partitions of one topic the CLI commands handle. */
+#define CLI_MAX_PARTITIONS 4096
+
 /* Creates a client of @p type configured from KAFKA_* variables plus
  * @p defaults (NULL-terminated pairs); @p dr_cb (producers, may be NULL)
  * receives delivery reports. Prints the error and returns NULL on

@@ -16,6 +16,7 @@
 #include "cli_kafka.h"
 #include "commands.h"
 #include "hl7flow/headers.h"
+#include "hl7flow/kafka.h"
 #include "hl7flow/timeutil.h"
 
 static volatile sig_atomic_t g_stop;
@@ -186,21 +187,17 @@ int cmd_consume(int argc, char **argv) {
             rd_kafka_topic_partition_list_add(want, t, RD_KAFKA_PARTITION_UA);
             continue;
         }
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, t, NULL);
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 || md->topics[0].err) {
-            fprintf(stderr, "consume: no metadata for topic %s: %s\n", t,
-                    rd_kafka_err2str(err ? err : md->topics[0].err));
+        int32_t ids[CLI_MAX_PARTITIONS];
+        int nids = 0;
+        rd_kafka_resp_err_t err =
+            hf_kafka_topic_partitions(rk, t, 10000, ids, CLI_MAX_PARTITIONS, &nids);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            fprintf(stderr, "consume: no metadata for topic %s: %s\n", t, rd_kafka_err2str(err));
             rc = 1;
-        } else {
-            for (int p = 0; p < md->topics[0].partition_cnt; p++)
-                rd_kafka_topic_partition_list_add(want, t, md->topics[0].partitions[p].id)->offset =
-                    RD_KAFKA_OFFSET_BEGINNING;
+            continue;
         }
-        if (md != NULL)
-            rd_kafka_metadata_destroy(md);
-        rd_kafka_topic_destroy(rkt);
+        for (int p = 0; p < nids && p < CLI_MAX_PARTITIONS; p++)
+            rd_kafka_topic_partition_list_add(want, t, ids[p])->offset = RD_KAFKA_OFFSET_BEGINNING;
     }
     free(list);
     if (rc != 0) {

@@ -10,6 +10,7 @@
 
 #include "cli_kafka.h"
 #include "commands.h"
+#include "hl7flow/kafka.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -44,33 +45,28 @@ int cmd_offsets(int argc, char **argv) {
     printf("{");
     int n = 0;
     for (char *t = strtok_r(list, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, t, NULL);
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 || md->topics[0].err) {
-            fprintf(stderr, "offsets: no metadata for topic %s: %s\n", t,
-                    rd_kafka_err2str(err ? err : md->topics[0].err));
+        int32_t ids[CLI_MAX_PARTITIONS];
+        int nids = 0;
+        rd_kafka_resp_err_t err =
+            hf_kafka_topic_partitions(rk, t, 10000, ids, CLI_MAX_PARTITIONS, &nids);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            fprintf(stderr, "offsets: no metadata for topic %s: %s\n", t, rd_kafka_err2str(err));
             rc = 1;
-        } else {
-            long long lo_sum = 0, hi_sum = 0;
-            for (int p = 0; p < md->topics[0].partition_cnt && rc == 0; p++) {
-                int64_t lo = 0, hi = 0;
-                err = rd_kafka_query_watermark_offsets(rk, t, md->topics[0].partitions[p].id, &lo,
-                                                       &hi, 10000);
-                if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                    fprintf(stderr, "offsets: %s [%d]: %s\n", t, md->topics[0].partitions[p].id,
-                            rd_kafka_err2str(err));
-                    rc = 1;
-                }
-                lo_sum += lo;
-                hi_sum += hi;
-            }
-            printf("%s\"%s\":{\"partitions\":%d,\"start\":%lld,\"end\":%lld}", n++ ? "," : "", t,
-                   md->topics[0].partition_cnt, lo_sum, hi_sum);
+            continue;
         }
-        if (md != NULL)
-            rd_kafka_metadata_destroy(md);
-        rd_kafka_topic_destroy(rkt);
+        long long lo_sum = 0, hi_sum = 0;
+        for (int p = 0; p < nids && p < CLI_MAX_PARTITIONS && rc == 0; p++) {
+            int64_t lo = 0, hi = 0;
+            err = rd_kafka_query_watermark_offsets(rk, t, ids[p], &lo, &hi, 10000);
+            if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                fprintf(stderr, "offsets: %s [%d]: %s\n", t, (int)ids[p], rd_kafka_err2str(err));
+                rc = 1;
+            }
+            lo_sum += lo;
+            hi_sum += hi;
+        }
+        printf("%s\"%s\":{\"partitions\":%d,\"start\":%lld,\"end\":%lld}", n++ ? "," : "", t,
+               nids, lo_sum, hi_sum);
     }
     printf("}\n");
     free(list);

@@ -5,7 +5,6 @@
  * Prints a JSON summary on stdout; exits 1 if any record was not
  * acknowledged. */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "cli_kafka.h"
 #include "commands.h"
 #include "hl7flow/headers.h"
+#include "hl7flow/kafka.h"
 #include "hl7flow/mllp.h"
 #include "hl7flow/msh.h"
 #include "hl7flow/timeutil.h"
@@ -93,15 +93,8 @@ int cmd_produce(int argc, char **argv) {
     /* Fetch the topic's metadata before the first send: otherwise the first
      * records can wait for librdkafka's 1 s topic scan (seen on the dev
      * broker), which skews --rate pacing and the reported time. */
-    {
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-        const struct rd_kafka_metadata *md = NULL;
-        if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-            fprintf(stderr, "produce: no metadata for %s yet; sending anyway\n", topic);
-        if (md != NULL)
-            rd_kafka_metadata_destroy(md);
-        rd_kafka_topic_destroy(rkt);
-    }
+    if (hf_kafka_topic_partitions(rk, topic, 10000, NULL, 0, NULL) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        fprintf(stderr, "produce: no metadata for %s yet; sending anyway\n", topic);
     long sent = 0;
     size_t skipped = 0;
     int64_t t0 = hf_mono_ns();

@@ -46,6 +46,14 @@ hf_status hf_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *
  * copy in @p buf (truncated to cap-1); false when absent. */
 bool hf_kafka_header_str(const rd_kafka_headers_t *hdrs, const char *name, char *buf, size_t cap);
 
+/* Fetches the metadata of @p topic through @p rk (which also primes the
+ * client's cache, so a first produce does not wait for it). When @p ids is
+ * not NULL, writes up to @p max partition ids there; *count (may be NULL)
+ * gets the partition count. Returns the broker's or the topic's error,
+ * RD_KAFKA_RESP_ERR_NO_ERROR on success. */
+rd_kafka_resp_err_t hf_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                                              int32_t *ids, int max, int *count);
+
 /* Set by the error bridge when librdkafka reports a fatal error; the loops
  * check it and exit non-zero. */
 bool hf_kafka_fatal_seen(void);

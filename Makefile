@@ -28,7 +28,7 @@ LDFLAGS_asan   := -fsanitize=address,undefined
 CFLAGS_fuzz    := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 LDFLAGS_fuzz   := -fsanitize=address,undefined
 
-PKGS    := rdkafka jansson libmicrohttpd libcurl openssl libpq avro-c
+PKGS    := rdkafka jansson libmicrohttpd libcurl openssl libpq avro-c icu-uc icu-i18n libevent_core libevent_openssl libevent_pthreads
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
   build-essential pkg-config clang llvm
   librdkafka-dev libavro-dev libjansson-dev libcurl4-openssl-dev
-  libmicrohttpd-dev libssl-dev libpq-dev librocksdb-dev libcmocka-dev
+  libmicrohttpd-dev libssl-dev libpq-dev librocksdb-dev libcmocka-dev libicu-dev libevent-dev
   postgresql-15 postgresql-client-15
   python3 python3-hl7 python3-confluent-kafka python3-avro python3-requests python3-yaml
   valgrind curl procps

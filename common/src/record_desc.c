@@ -426,12 +426,26 @@ static const hf_rfield facility_f[] = {
 DESC(d_facility, T, "Facility", facility_f);
 #undef T
 
+#define T hf_rec_code_mapping
+static const hf_rfield code_mapping_f[] = {
+    FLD(T, OSTR, field, NULL),         FLD(T, OSTR, kind, NULL),
+    FLD(T, OSTR, source_system, NULL), FLD(T, OSTR, source_code, NULL),
+    FLD(T, OSTR, system, NULL),        FLD(T, OSTR, code, NULL),
+    FLD(T, OSTR, display, NULL),
+};
+DESC_SPANS(d_code_mapping, T, "CodeMapping", code_mapping_f);
+#undef T
+
 #define T hf_rec_enrichment
 static const hf_rfield enrichment_f[] = {
     FLD(T, OBOOL, facility_known, NULL),
     FLD(T, OSTR, time_zone, NULL),
     FLD(T, OSTR, patient_sex, NULL),
     FLD(T, OTS, enriched_ts, NULL),
+    FLD(T, OSTR, patient_family_name, NULL),
+    FLD(T, OSTR, patient_given_name, NULL),
+    FLD(T, OSTR, patient_middle_name, NULL),
+    FLD(T, ARR, codes, &d_code_mapping),
 };
 DESC(d_enrichment, T, "Enrichment", enrichment_f);
 #undef T

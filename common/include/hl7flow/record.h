@@ -296,10 +296,16 @@ typedef struct hf_rec_facility {
     HF_REC_ARRAY(hf_rec_kv) attributes;
 } hf_rec_facility;
 
+typedef struct hf_rec_code_mapping { /* a local code and its standard code */
+    hf_span field, kind, source_system, source_code, system, code, display;
+} hf_rec_code_mapping;
+
 typedef struct hf_rec_enrichment {
     hf_opt_bool facility_known;
     hf_span time_zone, patient_sex;
     hf_opt_i64 enriched_ts;
+    hf_span patient_family_name, patient_given_name, patient_middle_name;
+    HF_REC_ARRAY(hf_rec_code_mapping) codes;
 } hf_rec_enrichment;
 
 typedef struct hf_rec_linkage {

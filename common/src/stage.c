@@ -629,6 +629,8 @@ static int stage_loop(hf_stage *s) {
             update_lag(s);
             s->next_lag_ms = hf_mono_ms() + s->cfg->lag_interval_ms;
         }
+        if (s->def->tick != NULL)
+            s->def->tick(s->ctx, hf_mono_ms());
         collect(s);
         if (s->nbatch == 0)
             continue;

@@ -105,6 +105,10 @@ typedef struct hf_stage_def {
     hf_status (*init)(void **ctx, const hf_stage_cfg *cfg, hf_err *err);
     void (*fini)(void *ctx);    /* may be NULL; called once at exit */
     hf_transform_fn transform;
+    /* Called on the main thread between batches, also when idle (at least
+     * every ~100 ms), with a monotonic clock; for work that must not wait
+     * for traffic, e.g. reloading reference data. May be NULL. */
+    void (*tick)(void *ctx, int64_t now_ms);
 } hf_stage_def;
 
 /* Runs a service: parses --help/--dump-config, loads configuration, inits,

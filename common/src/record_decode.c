@@ -231,8 +231,15 @@ hf_status hf_rec_decode(hf_rec_ctx *ctx, const void *data, size_t len, hf_rec_fo
     memset(rec, 0, sizeof *rec);
     const unsigned char *p = len > 0 ? data : (const unsigned char *)"";
     dec d = {p, p + len, p, ctx, err, HF_OK};
-    if (!get_record(&d, &hf_rdesc_rec, (char *)rec, hf_rec_nfields(form)))
-        return d.st;
+    size_t nf = hf_rec_nfields(form);
+    for (size_t i = 0; i < nf; i++) { /* get_record, noting where each field starts */
+        rec->source.off[i] = (uint32_t)(d.p - p);
+        if (!get_field(&d, &hf_rdesc_rec.fields[i], (char *)rec))
+            return d.st;
+    }
+    rec->source.off[nf] = (uint32_t)(d.p - p);
+    rec->source.n = (uint32_t)nf;
+    rec->source.avro = len <= UINT32_MAX ? (const char *)p : NULL; /* offsets are 32-bit */
     if (d.p != d.end) {
         fail(&d, HF_ESYNTAX, "trailing bytes");
         return d.st;

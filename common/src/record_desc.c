@@ -499,3 +499,13 @@ static const hf_rfield rec_f[] = {
 const hf_rdesc hf_rdesc_rec = {"Hl7Record", sizeof(hf_rec), rec_f, sizeof rec_f / sizeof rec_f[0],
                                 false};
 const size_t hf_rec_ncanonical = 20;
+
+_Static_assert(sizeof(rec_f) / sizeof(rec_f[0]) <= HF_REC_TOP_MAX,
+               "HF_REC_TOP_MAX must cover every top-level field");
+
+int hf_rec_field_index(const char *name) {
+    for (size_t i = 0; i < hf_rdesc_rec.nfields; i++)
+        if (strcmp(hf_rdesc_rec.fields[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}

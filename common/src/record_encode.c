@@ -360,14 +360,45 @@ static bool reserve(hf_rec_buf *b, size_t need) {
     return true;
 }
 
+/* Writes the top-level fields of a decoded record: those marked kept are
+ * copied from the Avro they were decoded from (runs of them in one copy),
+ * the others encoded (see hf_rec_source in record.h). */
+static char *put_top_reusing(enc *e, char *p, const hf_rec *rec, size_t nf) {
+    const hf_rec_source *src = &rec->source;
+    size_t i = 0;
+    while (i < nf) {
+        if (i < src->n && (src->keep >> i & 1)) {
+            size_t j = i;
+            while (j < nf && j < src->n && (src->keep >> j & 1))
+                j++;
+            size_t n = src->off[j] - src->off[i];
+            if ((size_t)(e->end - p) < n && (p = grow(e, p, n)) == NULL)
+                return NULL;
+            memcpy(p, src->avro + src->off[i], n);
+            p += n;
+            i = j;
+            continue;
+        }
+        hf_rdesc one = hf_rdesc_rec;
+        one.fields = &hf_rdesc_rec.fields[i];
+        one.nfields = 1;
+        if ((p = put_record(e, p, &one, (const char *)rec, 1)) == NULL)
+            return NULL;
+        i++;
+    }
+    return p;
+}
+
 hf_status hf_rec_encode(const hf_rec *rec, hf_rec_form form, hf_rec_buf *out) {
     size_t start = out->len;
     /* one reservation covers most records: raw + lossless copy + typed */
     if (!reserve(out, 3 * rec->raw.len + 1024))
         return HF_ENOMEM;
     enc e = {out->p + out->cap, out};
-    char *p = put_record(&e, out->p + out->len, &hf_rdesc_rec, (const char *)rec,
-                         hf_rec_nfields(form));
+    char *p = rec->source.avro != NULL && rec->source.keep != 0
+                  ? put_top_reusing(&e, out->p + out->len, rec, hf_rec_nfields(form))
+                  : put_record(&e, out->p + out->len, &hf_rdesc_rec, (const char *)rec,
+                               hf_rec_nfields(form));
     if (p == NULL) {
         out->len = start;
         return HF_ENOMEM;

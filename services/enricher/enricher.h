@@ -57,6 +57,7 @@ typedef struct enr_ctx {
     hf_rec_ctx *rec;              /* owned, reused per record */
     hf_rec_buf out;               /* owned, reused per record */
     int64_t next_codemap_check_ms;
+    int kept[3];                  /* segments, raw, parse_quirks: passed on as read */
     enr_metrics m;
 } enr_ctx;
 

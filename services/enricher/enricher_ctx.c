@@ -95,6 +95,9 @@ hf_status enr_ctx_new(const enr_cfg *cfg, const hf_registry_cfg *reg_cfg, const 
         st = hf_err_set(err, HF_ENOMEM, "enricher buffers");
         goto fail;
     }
+    c->kept[0] = hf_rec_field_index("segments");
+    c->kept[1] = hf_rec_field_index("raw");
+    c->kept[2] = hf_rec_field_index("parse_quirks");
     HF_LOG(HF_LOG_INFO, "enricher_ready",
            HF_LID("facility_source", hf_facility_dir_source_kind(c->facilities)),
            HF_LI("facilities", (int64_t)hf_facility_dir_count(c->facilities)),

@@ -68,6 +68,9 @@ hf_status enr_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
     if ((st = enr_enrich(c, rec, f, tz, wall_us())) != HF_OK)
         return st;
 
+    /* The lossless copy is never touched here: copied as read. */
+    for (size_t i = 0; i < sizeof c->kept / sizeof c->kept[0]; i++)
+        hf_rec_keep(rec, c->kept[i]);
     c->out.len = 0;
     if ((st = hf_wire_put_header(&c->out, c->schema_id)) != HF_OK ||
         (st = hf_rec_encode(rec, HF_REC_STAGED, &c->out)) != HF_OK)

@@ -61,6 +61,7 @@ hf_status rtr_ctx_new(const rtr_cfg *cfg, const hf_registry_cfg *reg_cfg, const 
         st = hf_err_set(err, HF_ENOMEM, "router buffers");
         goto fail;
     }
+    c->mrn_hash_field = hf_rec_field_index("mrn_hash");
     HF_LOG(HF_LOG_INFO, "routes_loaded", HF_LI("routes", (int64_t)c->nroutes),
            HF_LI("topics", (int64_t)c->ntopics),
            HF_LID("unroutable", c->fallback != NULL ? c->fallback->name : "dlq"));

@@ -66,6 +66,10 @@ hf_status rtr_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
                     rec->patient->mrn, hash) != HF_OK)
         return HF_EFATAL;
     rec->mrn_hash = (hf_span){hash, HF_MRN_HASH_HEX_LEN};
+    /* Only mrn_hash changed: every other field is copied as read. */
+    for (int i = 0; i < HF_REC_TOP_MAX; i++)
+        if (i != c->mrn_hash_field)
+            hf_rec_keep(rec, i);
 
     c->out.len = 0;
     if ((st = hf_wire_put_header(&c->out, t->schema_id)) != HF_OK ||

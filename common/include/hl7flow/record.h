@@ -316,6 +316,23 @@ typedef struct hf_rec_linkage {
     hf_opt_i64 linked_ts;
 } hf_rec_linkage;
 
+/* Most top-level fields a record has (checked in record_desc.c). */
+#define HF_REC_TOP_MAX 32
+
+/* Where the top-level fields of a decoded record lie in the Avro it was
+ * decoded from, and which of them hf_rec_encode may copy from there byte
+ * for byte instead of encoding them again. hf_rec_decode sets avro, n and
+ * off and clears keep; hf_rec_build clears it all. Setting a keep bit
+ * (hf_rec_keep) is the caller's promise that the field, and everything it
+ * points to, is unchanged since the decode: a stage that passes the
+ * lossless copy on untouched saves most of its encoding time that way. */
+typedef struct hf_rec_source {
+    const char *avro;                /* NULL: not decoded */
+    uint32_t n;                      /* top-level fields decoded */
+    uint32_t off[HF_REC_TOP_MAX + 1];/* field i = avro[off[i], off[i+1]) */
+    uint64_t keep;                   /* bit i: copy field i verbatim */
+} hf_rec_source;
+
 /* The record; field order = schema order. */
 typedef struct hf_rec {
     hf_span source_system, facility_id; /* required strings ("" allowed) */
@@ -343,6 +360,8 @@ typedef struct hf_rec {
     hf_span mrn_hash;              /* router */
     hf_span empi_id;               /* mpi-linker */
     hf_rec_linkage *linkage;       /* mpi-linker */
+    /* ---- not in the schema ---- */
+    hf_rec_source source;          /* set by hf_rec_decode */
 } hf_rec;
 
 /* Which schema shape to write or read: HF_REC_VALIDATED is hl7.validated
@@ -408,6 +427,17 @@ hf_status hf_rec_encode(const hf_rec *rec, hf_rec_form form, hf_rec_buf *out);
  * @returns HF_OK; HF_ESYNTAX with the byte offset in @p err; HF_ENOMEM. */
 hf_status hf_rec_decode(hf_rec_ctx *ctx, const void *data, size_t len, hf_rec_form form,
                         hf_rec **out, hf_err *err);
+
+/* Index of top-level field @p name ("segments") in schema order, or -1. */
+int hf_rec_field_index(const char *name);
+
+/* Marks top-level field @p index of a decoded record as unchanged since
+ * the decode, so hf_rec_encode copies its Avro bytes (see hf_rec_source).
+ * No effect on a record that was not decoded or on an index it lacks. */
+static inline void hf_rec_keep(hf_rec *rec, int index) {
+    if (rec->source.avro != NULL && index >= 0 && (uint32_t)index < rec->source.n)
+        rec->source.keep |= (uint64_t)1 << index;
+}
 
 /* Calls @p fn for every HL7 date/time of @p rec in shape @p form: the
  * value as sent (`<name>_datetime`, empty when absent) and a pointer to its

@@ -12,6 +12,7 @@ int cmd_offsets(int argc, char **argv);   /* watermarks summed per topic */
 int cmd_parse(int argc, char **argv);     /* HL7 files -> leaves or errors */
 int cmd_topics(int argc, char **argv);    /* schemas/topics as a table or KafkaTopics */
 int cmd_schemas(int argc, char **argv);   /* schema registry and compatibility tool */
+int cmd_loadgen(int argc, char **argv);   /* MLLP load generator with ACK latency */
 int cmd_facilities(int argc, char **argv); /* facility directory: check, show, watch */
 
 #endif

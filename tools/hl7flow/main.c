@@ -22,6 +22,7 @@ static const cli_command COMMANDS[] = {
     {"topics", cmd_topics, "print schemas/topics, or Strimzi KafkaTopic resources (--k8s)"},
     {"schemas", cmd_schemas, "register, check and release the Avro schemas; compare schemas; look up ids"},
     {"parse", cmd_parse, "parse HL7 v2 files; print each leaf as SEG[n]-F[r].C.S<TAB>value"},
+    {"loadgen", cmd_loadgen, "drive the MLLP listener over many connections; ACK latency percentiles"},
     {"facilities", cmd_facilities, "check, show or watch the facility directory (JSON file or PostgreSQL)"},
 };
 

@@ -1,0 +1,138 @@
+"""mllp_bench.py - the MLLP listener under load on the dev broker.
+
+Starts `hl7flow devbroker` and `hl7flow-mllp`, generates traffic with
+`hl7flow gen`, then drives the listener with `hl7flow loadgen` (every
+connection waits for each ACK, as EHR interface engines do):
+
+  1. closed loop, as fast as ACKs come, with 1, 16 and 256 connections:
+     messages/s and ACK latency p50 / p99 / p999;
+  2. paced at BENCH_MLLP_RATE msgs/s (default 5,000) over 16 connections:
+     ACK latency p50 / p99 / p999, counted from when each message was due.
+
+Every run must end with every message positively acknowledged (loadgen exits
+non-zero otherwise) and the topic's end offsets must have grown by at least
+the number of positive ACKs. Prints a table; exits 1 when a run failed.
+
+Environment: BIN (default bin), BENCH_MLLP_SECONDS (per run, default 10),
+BENCH_MLLP_WARMUP (default 2), BENCH_MLLP_RATE (default 5000),
+BENCH_MLLP_CONNECTIONS ("1,16,256"), MLLP_* / KAFKA_* passed to the listener.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.join(REPO, os.environ.get("BIN", "bin"))
+SECONDS = int(os.environ.get("BENCH_MLLP_SECONDS", "10"))
+WARMUP = int(os.environ.get("BENCH_MLLP_WARMUP", "2"))
+RATE = int(os.environ.get("BENCH_MLLP_RATE", "5000"))
+CONNS = [int(x) for x in os.environ.get("BENCH_MLLP_CONNECTIONS", "1,16,256").split(",")]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def ready(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+            return r.status == 200
+    except Exception:  # noqa: BLE001 - not up yet
+        return False
+
+
+def end_offset(env, topic):
+    r = subprocess.run([os.path.join(BIN, "hl7flow"), "offsets", "--topic", topic], env=env,
+                       stdout=subprocess.PIPE, check=True, timeout=60)
+    return json.loads(r.stdout)[topic]["end"]
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="hl7flow-mllp-bench-")
+    procs = []
+    env = dict(os.environ)
+    env.setdefault("KAFKA_FETCH_WAIT_MAX_MS", "5")
+    failed = 0
+    try:
+        bf = os.path.join(tmp, "bootstrap")
+        broker = subprocess.Popen([os.path.join(BIN, "hl7flow"), "devbroker", "--bootstrap-file", bf,
+                                   "--topics", os.path.join(REPO, "schemas", "topics")],
+                                  stdout=open(os.path.join(tmp, "broker.log"), "wb"),
+                                  stderr=subprocess.STDOUT)
+        procs.append(broker)
+        for _ in range(200):
+            if os.path.exists(bf) and open(bf).read().strip():
+                break
+            time.sleep(0.05)
+        env["KAFKA_BOOTSTRAP_SERVERS"] = open(bf).read().strip()
+        port, http = free_port(), free_port()
+        lenv = dict(env, MLLP_LISTEN=f"127.0.0.1:{port}", HL7FLOW_HTTP_PORT=str(http),
+                    HL7FLOW_LOG_LEVEL="warn")
+        mllp = subprocess.Popen([os.path.join(BIN, "hl7flow-mllp")],
+                                stdout=open(os.path.join(tmp, "mllp.log"), "wb"),
+                                stderr=subprocess.STDOUT, env=lenv)
+        procs.append(mllp)
+        deadline = time.time() + 30
+        while not ready(http):
+            if time.time() > deadline or mllp.poll() is not None:
+                print("bench mllp: the listener did not become ready", file=sys.stderr)
+                return 1
+            time.sleep(0.1)
+        traffic = os.path.join(tmp, "traffic.mllp")
+        subprocess.run([os.path.join(BIN, "hl7flow"), "gen", "--seed", "5", "--count", "20000",
+                        "--facilities", "24", "--out", traffic], check=True, env=env)
+        runs = [(c, 0) for c in CONNS] + [(16, RATE)]
+        rows = []
+        for conns, rate in runs:
+            before = end_offset(env, "hl7.raw.ingest")
+            argv = [os.path.join(BIN, "hl7flow"), "loadgen", "--port", str(port), "--input", traffic,
+                    "--connections", str(conns), "--duration", str(SECONDS), "--warmup", str(WARMUP),
+                    "--rate", str(rate)]
+            r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                               timeout=SECONDS + WARMUP + 120)
+            line = r.stdout.decode().strip().splitlines()[-1] if r.stdout.strip() else "{}"
+            res = json.loads(line)
+            time.sleep(0.5)
+            stored = end_offset(env, "hl7.raw.ingest") - before
+            ok = r.returncode == 0 and stored >= res.get("positive", 0) > 0
+            if not ok:
+                failed += 1
+                print(f"bench mllp: run {conns} conns rate {rate} FAILED: {line} stored {stored} "
+                      f"{r.stderr.decode()[-300:]}", file=sys.stderr)
+            rows.append((conns, rate, res, stored, ok))
+        print()
+        print("MLLP listener (hl7flow-mllp) on the dev broker: loadgen, each connection waits for "
+              f"its ACK; {SECONDS} s per run after {WARMUP} s warm-up")
+        print(f"{'connections':>11} {'offered':>9} {'msgs/s':>9} {'ACK p50 ms':>11} {'p99 ms':>8} "
+              f"{'p999 ms':>8} {'max ms':>8} {'acked':>8} {'NAK':>4} {'ok':>3}")
+        for conns, rate, res, stored, ok in rows:
+            print(f"{conns:>11} {('max' if rate == 0 else str(rate)):>9} {res.get('msgs_per_s', 0):>9.0f} "
+                  f"{res.get('p50_ms', 0):>11.2f} {res.get('p99_ms', 0):>8.2f} "
+                  f"{res.get('p999_ms', 0):>8.2f} {res.get('max_ms', 0):>8.1f} "
+                  f"{res.get('positive', 0):>8} {res.get('negative', 0):>4} {'yes' if ok else 'NO':>3}")
+        print("targets (issue 5): 50,000 msgs/s with 256 connections; ACK p99 < 5 ms at 5,000 msgs/s")
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        if not os.environ.get("HL7FLOW_KEEP_TMP"):
+            subprocess.run(["rm", "-rf", tmp])
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

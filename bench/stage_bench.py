@@ -23,15 +23,21 @@ count them). Writes build/bench/stage-bench.json and the "Relay throughput"
 and "End-to-end latency" sections of bench/RESULTS.md, keeping every other
 section.
 
-Then "Parser stage vs relay" (issue 3: the parser stage at >= 0.80x a
-do-nothing relay): per guarantee (BENCH_PVR) a fresh dev broker with one
-hl7flow-relay (hl7.enriched -> hl7.validated) and one hl7flow-parser
-(hl7.raw.ingest -> hl7.validated), same HL7FLOW_BATCH_MAX; BENCH_PVR_RUNS
-alternating pairs, each run producing the throughput file (--malformed 0)
-into one stage's input only and timed like the throughput runs above (end
-offsets of hl7.validated: the parser's records are ~3x the input, more than
-the dev broker keeps). Medians of msgs/s and of the per-pair ratio
-parser / relay; writes the "Parser stage vs relay" section.
+Then "<Stage> stage vs relay" for every stage of BENCH_SVR (default
+"parser"; issue 3's target for the parser: >= 0.80x a do-nothing relay):
+per stage and guarantee (BENCH_PVR) a fresh dev broker with one
+hl7flow-relay (hl7.linked -> the stage's first output, copies the bytes)
+and the stage (its own input -> its outputs, STAGES below), same
+HL7FLOW_BATCH_MAX; BENCH_PVR_RUNS alternating pairs, each run feeding one
+stage only and timed like the throughput runs above (summed end offsets
+of the stage's outputs: records grow along the chain, beyond what the dev
+broker keeps). The parser is fed the HL7 file (--malformed 0) by `hl7flow
+produce`; a stage that reads records (enricher, router) gets them from its
+upstream stages, run once per dev broker: `benchwatch dump` writes their
+output to a file and `benchwatch replay` feeds it to the stage or the
+relay in every run (as many records as keep the run's bytes those of the
+HL7 runs). Medians of msgs/s and of the per-pair ratio stage / relay;
+writes the "<Stage> stage vs relay" sections.
 
 Also per run: CPU time of every process (/proc), and how busy the machine
 was with processes that are not ours (other engineers' builds and fuzzers),
@@ -45,7 +51,9 @@ default DEFAULT_CONFIGS below; "tp" = no latency runs; none = no relay-chain con
 BENCH_RELAY_ENV (JSON object of extra relay variables, e.g.
 '{"HL7FLOW_BATCH_MAX":"2000"}'), BENCH_PVR (guarantees of the parser-vs-relay runs,
 default "exactly-once,at-least-once"; none = skip), BENCH_PVR_RUNS (5),
-BENCH_PVR_BATCH_MAX (2000, both stages), BENCH_NO_RESULTS=1 (do not touch
+BENCH_PVR_BATCH_MAX (2000, both stages), BENCH_SVR (stages compared with a
+relay: comma-separated names of STAGES, "all", or "none"; default parser),
+BENCH_NOTES_PVR / BENCH_NOTES_<STAGE> (a note under a section), BENCH_NO_RESULTS=1 (do not touch
 RESULTS.md), BENCH_RESULTS (another results file, for trying the script).
 """
 import datetime
@@ -94,7 +102,8 @@ BENCHWATCH = os.environ.get("BENCHWATCH", os.path.join(REPO, "build", "release",
 RESULTS = os.environ.get("BENCH_RESULTS", os.path.join(HERE, "RESULTS.md"))
 FACILITIES = "24"
 
-# Parser stage vs relay (issue 3): guarantees measured, pairs, batch size.
+# Stage vs relay (issue 3 for the parser; the same measurement for every
+# stage): guarantees measured, pairs, batch size, stages (BENCH_SVR).
 PVR_GUARANTEES = [g.strip() for g in os.environ.get("BENCH_PVR", "exactly-once,at-least-once")
                   .split(",") if g.strip() and g.strip() != "none"]
 PVR_RUNS = int(os.environ.get("BENCH_PVR_RUNS", "5"))
@@ -102,12 +111,40 @@ PVR_MESSAGES = MESSAGES  # the same generated file as the relay throughput runs
 PVR_BATCH_MAX = os.environ.get("BENCH_PVR_BATCH_MAX", "2000")
 PVR_TARGET = 0.80
 PVR_PARSER_IN = "hl7.raw.ingest"  # the parser's own input topic
-PVR_RELAY_IN = "hl7.enriched"     # 12 partitions like hl7.raw.ingest; nothing else reads it here
+PVR_RELAY_IN = "hl7.linked"       # 12 partitions; no stage under test reads it
 PVR_OUT = "hl7.validated"
 PVR_DLQ = "hl7.dlq"
 for _g in PVR_GUARANTEES:
     if _g not in ("exactly-once", "at-least-once"):
         sys.exit(f"bench: bad BENCH_PVR guarantee '{_g}'")
+
+# The stages a relay is compared with. "upstream": the stages that make the
+# stage's input from raw HL7 (run once per dev broker, their output dumped
+# to a file by `benchwatch dump` and replayed into the input by `benchwatch
+# replay` for every run; no upstream = fed the HL7 file by `hl7flow
+# produce`). "env": settings the stage needs on the dev broker (bench-only
+# values, never production ones).
+PARSED = ["hl7.parsed.adt", "hl7.parsed.orm", "hl7.parsed.oru", "hl7.parsed.dft",
+          "hl7.parsed.mdm"]
+STAGES = {
+    "parser": {"binary": "hl7flow-parser", "input": "hl7.raw.ingest",
+               "outputs": ["hl7.validated"], "upstream": [], "env": {},
+               "does": "parse, validate, encode"},
+    "enricher": {"binary": "hl7flow-enricher", "input": "hl7.validated",
+                 "outputs": ["hl7.enriched"], "upstream": ["parser"],
+                 "env": {"ENRICHER_UNKNOWN_FACILITY": "pass"},
+                 "does": "decode, enrich, encode"},
+    "router": {"binary": "hl7flow-router", "input": "hl7.enriched", "outputs": PARSED,
+               "upstream": ["parser", "enricher"],
+               "env": {"HL7FLOW_MRN_HASH_KEY": "bench-only-mrn-hash-key-0123456789"},
+               "does": "decode, hash the MRN, route"},
+}
+_svr = os.environ.get("BENCH_SVR", "parser")
+SVR_STAGES = (list(STAGES) if _svr == "all" else
+              [x.strip() for x in _svr.split(",") if x.strip() and x.strip() != "none"])
+for _st in SVR_STAGES:
+    if _st not in STAGES:
+        sys.exit(f"bench: BENCH_SVR: unknown stage '{_st}' (one of {', '.join(STAGES)}, all)")
 
 CHAIN = ["hl7.raw.ingest", "hl7.validated", "hl7.enriched", "hl7.parsed.adt"]
 PEER = "hl7.parsed.mdm"  # baseline topic: 12 partitions like the chain, read by no stage
@@ -285,10 +322,17 @@ class Chain:
                     tot[keys[name]] += float(line.rsplit(" ", 1)[1])
         return tot
 
-    def throughput_run(self, topic_in, topic_out, path, count, topics):
-        """One unthrottled run, repeated when the producer stalled at start."""
+    def feed(self, topic, path, rate=0):
+        """Produces the run's input (`hl7flow produce` of an HL7 file)."""
+        return run_produce(self.env, topic, path, rate)
+
+    def throughput_run(self, topic_in, topic_out, path, count, topics, out_group=None):
+        """One unthrottled run, repeated when the producer stalled at start.
+        @topic_out may be a comma-separated list (counted together);
+        @out_group: topics whose summed growth must reach @count (each of
+        @topics must grow by @count on its own)."""
         for _ in range(MAX_TRIES):
-            r = self._throughput_once(topic_in, topic_out, path, count, topics)
+            r = self._throughput_once(topic_in, topic_out, path, count, topics, out_group)
             w = r["watch"]
             if (w["first_seen_us"] - w["first_us"]) / 1000 < STALL_SPAN_MS:
                 return r
@@ -297,23 +341,30 @@ class Chain:
                 f"{(w['first_seen_us'] - w['first_us']) / 1000:.0f} ms after it was produced")
         raise TestFailure(f"the producer stalled {MAX_TRIES} times in a row")
 
-    def _throughput_once(self, topic_in, topic_out, path, count, topics):
-        before = self.ends(topics)
+    def _throughput_once(self, topic_in, topic_out, path, count, topics, out_group=None):
+        out_group = out_group or []
+        before = self.ends(topics + out_group)
         w = start_watch(self.env, ["span", "--first", topic_in, "--last", topic_out, "--count",
                                    str(count), "--timeout-ms", "120000"])
         meter = LoadMeter(self.procs())
         cpu0, ch0 = cpu_snapshot(self.procs()), children_cpu()
-        prod = run_produce(self.env, topic_in, path)
+        prod = self.feed(topic_in, path)
         ch1 = children_cpu()
         res = finish_watch(w, "span")
         cpu1 = cpu_snapshot(self.procs())
         foreign = meter.foreign_cores()
         # Every topic of the path must have grown by exactly `count`: more
         # means duplicates (aborted transactions), less means records lost.
-        wait_for(lambda: all(v - before[t] >= count for t, v in self.ends(topics).items()), 30,
-                 "every topic of the run to reach the count", interval=0.1)
+        def reached():
+            e = self.ends(topics + out_group)
+            return (all(e[t] - before[t] >= count for t in topics) and
+                    sum(e[t] - before[t] for t in out_group) >= count)
+        wait_for(reached, 30, "every topic of the run to reach the count", interval=0.1)
         time.sleep(0.2)  # let the last commits land before the next run
-        grown = {t: v - before[t] for t, v in self.ends(topics).items()}
+        e = self.ends(topics + out_group)
+        grown = {t: e[t] - before[t] for t in topics}
+        if out_group:
+            grown["+".join(out_group)] = sum(e[t] - before[t] for t in out_group)
         return {"seconds": res["seconds"], "grown": grown, "producer": prod,
                 "foreign_cores": round(foreign, 3),
                 "watch": res, "cpu": {**{k: round(cpu1[k] - cpu0[k], 3) for k in cpu0},
@@ -335,7 +386,7 @@ class Chain:
                                    "--timeout-ms", str(int(count / RATE * 1000) + 60000)])
         time.sleep(0.5)  # first fetches under way before the first record
         meter = LoadMeter(self.procs())
-        run_produce(self.env, topic_in, path, rate=RATE)
+        self.feed(topic_in, path, rate=RATE)
         res = finish_watch(w, "latency")
         res["foreign_cores"] = round(meter.foreign_cores(), 3)
         time.sleep(0.2)
@@ -396,39 +447,128 @@ def run_config(cfg, tput_file, lat_file, warm_file):
     return out
 
 
-# ---- parser stage vs relay ---------------------------------------------------
+# ---- stage vs relay -----------------------------------------------------------
 
-class ParserVsRelay(Chain):
-    """One dev broker with two idle-until-fed stages writing the same topic:
-    a relay (PVR_RELAY_IN -> hl7.validated, copies the bytes) and the parser
-    (hl7.raw.ingest -> hl7.validated: parse, validate, encode Avro). Each
-    run feeds only one of them, so the other stays idle (its consumer's empty
-    fetches are the only cost it adds)."""
+def replay_file(env, topic, path, rate=0, count=0):
+    """`benchwatch replay`: the dumped records of @path (the first @count,
+    0 = all) into @topic; its JSON summary."""
+    r = env.run([BENCHWATCH, "replay", "--topic", topic, "--in", path, "--rate", str(rate),
+                 "--count", str(count)], timeout=300)
+    return json.loads(r.stdout.decode().strip().splitlines()[-1])
 
-    def __init__(self, guarantee, batch_max):
+
+class StageVsRelay(Chain):
+    """One dev broker with two idle-until-fed stages writing the same
+    output: a relay (PVR_RELAY_IN -> the stage's first output, copies the
+    bytes) and the stage under test (its own input -> its outputs). Each
+    run feeds only one of them, so the other stays idle (its consumer's
+    empty fetches are the only cost it adds). A stage that reads records
+    (not HL7) gets them from its upstream stages, run once at start:
+    their output is dumped to a file (`benchwatch dump`) and every run
+    replays it (`benchwatch replay`) into the input of the stage fed."""
+
+    def __init__(self, stage, guarantee, batch_max):
         super().__init__(1, guarantee, {})
-        self.env = Env(f"bench-pvr-{GUAR_SHORT[guarantee]}")
+        self.stage = stage
+        self.spec = STAGES[stage]
+        self.env = Env(f"bench-svr-{stage}-{GUAR_SHORT[guarantee]}")
         self.batch_max = batch_max
         self.stage_ports = {}
+        self.records = {}  # HL7 file -> dumped input records of the stage
+        self.counts = {}   # HL7 file -> records fed per run (see prepare)
 
-    def start(self):
-        self.env.start_devbroker()
-        stages = {"relay": ("hl7flow-relay", PVR_RELAY_IN),
-                  "parser": ("hl7flow-parser", PVR_PARSER_IN)}
-        for name, (binary, topic_in) in stages.items():
+    def stage_env(self, name, topic_in, topic_out, extra):
+        port = free_port()
+        self.ports.append(port)
+        self.stage_ports[name] = port
+        e = {"HL7FLOW_INPUT_TOPICS": topic_in, "HL7FLOW_OUTPUT_TOPIC": topic_out,
+             "HL7FLOW_GROUP_ID": f"bench-svr-{name}", "HL7FLOW_HTTP_PORT": port,
+             "HL7FLOW_GUARANTEE": self.guarantee,
+             "HL7FLOW_TRANSACTIONAL_ID": f"bench-svr-{name}",
+             "HL7FLOW_BATCH_MAX": self.batch_max}
+        e.update(extra)
+        return e
+
+    def prepare(self, paths):
+        """Dumps the stage's input records made from each HL7 file of
+        @paths by the upstream stages (started here, stopped after)."""
+        if not self.spec["upstream"]:
+            return
+        ups = []
+        for u in self.spec["upstream"]:
+            us = STAGES[u]
             port = free_port()
-            self.ports.append(port)
-            self.stage_ports[name] = port
-            extra = {"HL7FLOW_INPUT_TOPICS": topic_in, "HL7FLOW_OUTPUT_TOPIC": PVR_OUT,
-                     "HL7FLOW_GROUP_ID": f"bench-pvr-{name}", "HL7FLOW_HTTP_PORT": port,
-                     "HL7FLOW_GUARANTEE": self.guarantee,
-                     "HL7FLOW_TRANSACTIONAL_ID": f"bench-pvr-{name}",
-                     "HL7FLOW_BATCH_MAX": self.batch_max}
-            # cwd is the repo root (harness): the parser finds schemas/avro
-            # and schemas/profiles with its defaults.
-            self.relays[name] = self.env.start(name, [os.path.join(BIN, binary)], extra)
+            extra = {"HL7FLOW_INPUT_TOPICS": us["input"], "HL7FLOW_OUTPUT_TOPIC": us["outputs"][0],
+                     "HL7FLOW_GROUP_ID": f"bench-svr-up-{u}", "HL7FLOW_HTTP_PORT": port,
+                     "HL7FLOW_GUARANTEE": "at-least-once"}
+            extra.update(us["env"])
+            ups.append((self.env.start(f"up-{u}", [os.path.join(BIN, us["binary"])], extra), port))
+        wait_for(lambda: all(http_get(p, "/readyz")[0] == 200 for _, p in ups), 60,
+                 "upstream stages assigned")
+        for path in paths:
+            n, _ = payload_bytes(path)
+            out = path + f".{self.stage}.records"
+            w = subprocess.Popen([BENCHWATCH, "dump", "--topic", self.spec["input"], "--count",
+                                  str(n), "--out", out, "--timeout-ms", "120000"],
+                                 env=self.env.env(), cwd=REPO, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            if not w.stdout.readline().startswith('{"ready":true'):
+                w.kill()
+                raise TestFailure(f"benchwatch dump did not start: {w.stderr.read()[-2000:]}")
+            run_produce(self.env, PVR_PARSER_IN, path)
+            finish_watch(w, "dump")
+            self.records[path] = out
+            # Records grow along the chain: feed as many as keep the bytes
+            # of a run those of the HL7 run (the dev broker keeps ~5 MiB per
+            # partition, and the run's first records must still be there
+            # when benchwatch reads their ingest_ts).
+            _, hl7_bytes = payload_bytes(path)
+            self.counts[path] = min(n, int(n * hl7_bytes / max(os.path.getsize(out), 1)))
+        for p, _ in ups:
+            p.p.send_signal(15)
+            p.p.wait(30)
+
+    def start(self, paths=()):
+        self.env.start_devbroker()
+        self.prepare(paths)
+        out0 = self.spec["outputs"][0]
+        before = sum(self.ends(self.spec["outputs"]).values())
+        queued = sum(self.ends([self.spec["input"]]).values())
+        self.relays["relay"] = self.env.start(
+            "relay", [os.path.join(BIN, "hl7flow-relay")],
+            self.stage_env("relay", PVR_RELAY_IN, out0, {}))
+        # cwd is the repo root (harness): stages find schemas/ and config/
+        # with their defaults.
+        self.relays[self.stage] = self.env.start(
+            self.stage, [os.path.join(BIN, self.spec["binary"])],
+            self.stage_env(self.stage, self.spec["input"], out0, self.spec["env"]))
         wait_for(lambda: all(http_get(p, "/readyz")[0] == 200 for p in self.ports), 60,
-                 "relay and parser assigned")
+                 "relay and stage assigned")
+        if queued:
+            # The upstream's records are still in the input (as much of them
+            # as the dev broker kept): let the stage work through them, until
+            # its outputs stop growing for a second.
+            last = [-1, time.time()]
+
+            def settled():
+                n = sum(self.ends(self.spec["outputs"] + [PVR_DLQ]).values())
+                if n != last[0]:
+                    last[0], last[1] = n, time.time()
+                return n > before and time.time() - last[1] >= 1.0
+            try:
+                wait_for(settled, 120, "the stage to process its prepared input", interval=0.2)
+            except TestFailure as e:
+                raise TestFailure(f"{e}; {self.stage} log: "
+                                  f"{self.relays[self.stage].output()[-3000:]}") from None
+
+    def feed(self, topic, path, rate=0):
+        if path in self.records:
+            return replay_file(self.env, topic, self.records[path], rate, self.counts[path])
+        return run_produce(self.env, topic, path, rate)
+
+    def count(self, path, default):
+        """Records one run of @path feeds."""
+        return self.counts.get(path, default)
 
     def stage_metrics(self, name):
         keys = {"hl7flow_records_in_total": "records", "hl7flow_batches_committed_total": "batches",
@@ -441,32 +581,38 @@ class ParserVsRelay(Chain):
         return tot
 
     def run_stage(self, name, path, count):
-        topic_in = PVR_RELAY_IN if name == "relay" else PVR_PARSER_IN
+        topic_in = PVR_RELAY_IN if name == "relay" else self.spec["input"]
+        outs = self.spec["outputs"]
         dlq0 = self.ends([PVR_DLQ])[PVR_DLQ]
-        r = self.throughput_run(topic_in, PVR_OUT, path, count, [topic_in, PVR_OUT])
+        r = self.throughput_run(topic_in, ",".join(outs), path, count, [topic_in], outs)
         r["dlq_grown"] = self.ends([PVR_DLQ])[PVR_DLQ] - dlq0
         return r
 
 
-def run_pvr(guarantee, tput_file, warm_file):
-    """PVR_RUNS alternating pairs (relay run, parser run; the order flips
-    every pair) on one fresh dev broker."""
-    pb = ParserVsRelay(guarantee, PVR_BATCH_MAX)
-    out = {"guarantee": guarantee, "batch_max": PVR_BATCH_MAX, "pairs": []}
+def run_svr(stage, guarantee, tput_file, warm_file):
+    """PVR_RUNS alternating pairs (relay run, stage run; the order flips
+    every pair) on one fresh dev broker. Results use the key "parser" for
+    the stage under test whatever it is (the JSON of earlier runs did)."""
+    pb = StageVsRelay(stage, guarantee, PVR_BATCH_MAX)
+    out = {"stage": stage, "guarantee": guarantee, "batch_max": PVR_BATCH_MAX, "pairs": []}
+    names = {"relay": "relay", "parser": stage}
     try:
-        pb.start()
+        pb.start((tput_file, warm_file))
         for name in ("relay", "parser"):  # warm-up: connections, metadata, schemas
-            pb.run_stage(name, warm_file, 2000)
-        m0 = {n: pb.stage_metrics(n) for n in ("relay", "parser")}
+            pb.run_stage(names[name], warm_file, pb.count(warm_file, 2000))
+        m0 = {n: pb.stage_metrics(names[n]) for n in ("relay", "parser")}
+        count = pb.count(tput_file, PVR_MESSAGES)
+        out["messages"] = count
         for r in range(PVR_RUNS):
             pair = {}
             for name in (("relay", "parser") if r % 2 == 0 else ("parser", "relay")):
-                pair[name] = pb.run_stage(name, tput_file, PVR_MESSAGES)
+                pair[name] = pb.run_stage(names[name], tput_file, count)
+                pair[name]["cpu"]["parser"] = pair[name]["cpu"].pop(stage, 0.0)
             out["pairs"].append(pair)
-            rel, par = (PVR_MESSAGES / pair[n]["seconds"] for n in ("relay", "parser"))
-            log(f"parser vs relay {GUAR_SHORT[guarantee]}: pair {r + 1}/{PVR_RUNS}: relay "
-                f"{rel:,.0f} msgs/s, parser {par:,.0f} msgs/s, ratio {par / rel:.2f}")
-        m1 = {n: pb.stage_metrics(n) for n in ("relay", "parser")}
+            rel, par = (count / pair[n]["seconds"] for n in ("relay", "parser"))
+            log(f"{stage} vs relay {GUAR_SHORT[guarantee]}: pair {r + 1}/{PVR_RUNS}: relay "
+                f"{rel:,.0f} msgs/s, {stage} {par:,.0f} msgs/s, ratio {par / rel:.2f}")
+        m1 = {n: pb.stage_metrics(names[n]) for n in ("relay", "parser")}
         out["metrics"] = {n: {k: m1[n][k] - m0[n][k] for k in m0[n]} for n in m0}
         lost = [ln for ln in pb.env.devbroker.output().splitlines() if "offset reset" in ln]
         for p in pb.relays.values():
@@ -480,61 +626,93 @@ def run_pvr(guarantee, tput_file, warm_file):
 
 def summarize_pvr(res):
     pairs = res["pairs"]
-    s = {"guarantee": res["guarantee"], "label": GUAR_SHORT[res["guarantee"]]}
+    N = res.get("messages", PVR_MESSAGES)
+    s = {"guarantee": res["guarantee"], "label": GUAR_SHORT[res["guarantee"]],
+         "stage": res.get("stage", "parser")}
     for n in ("relay", "parser"):
-        xs = [PVR_MESSAGES / p[n]["seconds"] for p in pairs]
+        xs = [N / p[n]["seconds"] for p in pairs]
         s[f"{n}_msgs"], s[f"{n}_all"] = median(xs), xs
         s[f"{n}_cpu"] = median([p[n]["cpu"].get(n, 0.0) for p in pairs])
         m = res.get("metrics", {}).get(n, {})
         s[f"{n}_batch"] = m["records"] / m["batches"] if m.get("batches") else float("nan")
         s[f"{n}_aborted"] = m.get("aborted", 0)
-    s["ratio_pairs"] = [PVR_MESSAGES / p["parser"]["seconds"] / (PVR_MESSAGES / p["relay"]["seconds"])
+    s["ratio_pairs"] = [N / p["parser"]["seconds"] / (N / p["relay"]["seconds"])
                         for p in pairs]
     s["ratio"] = median(s["ratio_pairs"])
     s["ratio_of_medians"] = s["parser_msgs"] / s["relay_msgs"]
     s["met"] = s["ratio"] >= PVR_TARGET
     s["foreign"] = [p[n]["foreign_cores"] for p in pairs for n in ("relay", "parser")]
     s["dlq"] = sum(p["parser"]["dlq_grown"] + p["relay"]["dlq_grown"] for p in pairs)
-    s["extra"] = max(v - PVR_MESSAGES for p in pairs for n in ("relay", "parser")
+    s["extra"] = max(v - N for p in pairs for n in ("relay", "parser")
                      for v in p[n]["grown"].values())
+    s["messages"] = N
     s["offset_resets"], s["stalls"] = res.get("offset_resets", 0), res.get("stalls", 0)
     return s
 
 
+def svr_heading(stage):
+    return f"## {stage.capitalize()} stage vs relay"
+
+
 def pvr_section(summ, info):
+    """The "<Stage> stage vs relay" section of one stage (@summ: one
+    summary per guarantee, all of the same stage)."""
+    stage = summ[0]["stage"]
+    spec = STAGES[stage]
+    N = summ[0]["messages"]
+    cap = stage.capitalize()
     cmd = "make bench  # bench/run.sh -> bench/stage_bench.py"
     fore = [v for s in summ for v in s["foreign"]]
-    lines = ["## Parser stage vs relay", "",
+    outs = ", ".join(f"`{t}`" for t in spec["outputs"])
+    if spec["upstream"]:
+        feed = (f"Each run replays {N:,} records into the input of one stage only "
+                f"(`benchwatch replay`, producer settings of `hl7flow produce`, ingest_ts set at "
+                f"send time), the other stays idle: the {stage}'s input records made once per "
+                f"dev broker by {' -> '.join(spec['upstream'])} from `hl7flow gen --seed 1 "
+                f"--malformed 0 --facilities {FACILITIES}` ({info['tput_bytes'] / MESSAGES:,.0f} "
+                f"bytes of HL7 per message) and dumped by `benchwatch dump`; the relay copies "
+                f"the same records.")
+    else:
+        feed = (f"Each run produces {N:,} messages of `hl7flow gen --seed 1 "
+                f"--malformed 0 --facilities {FACILITIES}` ({info['tput_bytes'] / MESSAGES:,.0f} "
+                f"bytes of HL7 per message) unthrottled into the input of one stage only, the "
+                f"other stays idle.")
+    target = (f"Issue 3 target: the whole parser stage (consume, parse, validate, encode, "
+              f"produce) at least {PVR_TARGET:.2f}x the throughput of a do-nothing relay "
+              f"(consume and produce the same bytes) on the same dev broker in the same run."
+              if stage == "parser" else
+              f"Measured like the parser (issue 3's target for it: {PVR_TARGET:.2f}x): the whole "
+              f"{stage} stage (consume, {spec['does']}, produce) against a do-nothing relay "
+              f"(consume and produce the same bytes) on the same dev broker in the same run.")
+    env_note = (" Bench-only settings of the stage: " +
+                ", ".join(f"{k}={'(a test key)' if 'KEY' in k else v}"
+                          for k, v in spec["env"].items()) + "." if spec["env"] else "")
+    lines = [svr_heading(stage), "",
              f"Command: `{cmd}` (this section alone: "
-             f"`BENCH_CONFIGS=none BENCH_SKIP_PARSE=1 make bench`)  \n"
+             f"`BENCH_CONFIGS=none BENCH_SKIP_PARSE=1 BENCH_SVR={stage} make bench`)  \n"
              f"Date: {info['date']}  \n"
              f"Machine: {info['machine']}  \n"
              f"Other load during the runs (machine busy time minus this benchmark's "
              f"processes): {load_note(fore)}.",
              "",
-             f"Issue 3 target: the whole parser stage (consume, parse, validate, encode, "
-             f"produce) at least {PVR_TARGET:.2f}x the throughput of a do-nothing relay "
-             f"(consume and produce the same bytes) on the same dev broker in the same run.",
+             target,
              "",
              f"Setup: per guarantee one fresh dev broker with two stages started side by side, "
-             f"both writing `{PVR_OUT}` with HL7FLOW_BATCH_MAX {PVR_BATCH_MAX} (the rest "
-             f"defaults, plus the bench client settings of the sections above): "
-             f"`hl7flow-relay` reading `{PVR_RELAY_IN}` (a 12-partition topic used here only as "
-             f"the relay's input) and `hl7flow-parser` reading `{PVR_PARSER_IN}` "
-             f"(profiles enforced, Avro from schemas/avro). Each run produces "
-             f"{PVR_MESSAGES:,} messages of `hl7flow gen --seed 1 --malformed 0 --facilities "
-             f"{FACILITIES}` ({info['tput_bytes'] / MESSAGES:,.0f} bytes of HL7 per message) "
-             f"unthrottled into the input of one stage only, the other stays idle. Time = first "
-             f"record produced (`ingest_ts`) until the end offsets of `{PVR_OUT}` have grown by "
-             f"{PVR_MESSAGES:,} (bench/benchwatch.c; end offsets, not consumed records: the "
-             f"parser's records are ~3x the input and the dev broker keeps ~5 MiB per "
-             f"partition). msgs/s = input messages per second. {PVR_RUNS} alternating pairs per "
-             f"guarantee (relay then parser, then parser then relay, ...) after a 2,000-message "
-             f"warm-up of each; ratio = median of the per-pair ratios parser / relay.",
+             f"with HL7FLOW_BATCH_MAX {PVR_BATCH_MAX} (the rest defaults, plus the bench client "
+             f"settings of the sections above): `hl7flow-relay` reading `{PVR_RELAY_IN}` (a "
+             f"12-partition topic used here only as the relay's input) and writing "
+             f"`{spec['outputs'][0]}`, and `{spec['binary']}` reading `{spec['input']}` and "
+             f"writing {outs}.{env_note} {feed} Time = first record produced (`ingest_ts`) until "
+             f"the end offsets of {outs} have grown by {N:,} in total "
+             f"(bench/benchwatch.c; end offsets, not consumed records: records grow along the "
+             f"chain and the dev broker keeps ~5 MiB per partition). msgs/s = input messages "
+             f"per second. {PVR_RUNS} alternating pairs per guarantee (relay then {stage}, then "
+             f"{stage} then relay, ...) after a warm-up of each; ratio = median of the per-pair "
+             f"ratios {stage} / relay.",
              "",
-             "| guarantee | relay msgs/s | parser msgs/s | parser / relay | target | "
-             "relay runs | parser runs | CPU ms / 1k msgs relay / parser | records/batch "
-             "relay / parser |",
+             f"| guarantee | relay msgs/s | {stage} msgs/s | {stage} / relay | target | "
+             f"relay runs | {stage} runs | CPU ms / 1k msgs relay / {stage} | records/batch "
+             f"relay / {stage} |",
              "|---|---:|---:|---:|---|---|---|---|---|"]
     for s in summ:
         lines.append(
@@ -542,8 +720,8 @@ def pvr_section(summ, info):
             f"{s['ratio']:.2f} | {'met' if s['met'] else 'NOT met'} (>= {PVR_TARGET:.2f}) | "
             f"{', '.join(f'{x / 1000:.0f}k' for x in s['relay_all'])} | "
             f"{', '.join(f'{x / 1000:.0f}k' for x in s['parser_all'])} | "
-            f"{1e6 * s['relay_cpu'] / PVR_MESSAGES:.0f} / "
-            f"{1e6 * s['parser_cpu'] / PVR_MESSAGES:.0f} | "
+            f"{1e6 * s['relay_cpu'] / N:.0f} / "
+            f"{1e6 * s['parser_cpu'] / N:.0f} | "
             f"{s['relay_batch']:.0f} / {s['parser_batch']:.0f} |")
     checks = []
     for s in summ:
@@ -553,22 +731,23 @@ def pvr_section(summ, info):
                           f"records, {s['offset_resets']} offset resets, "
                           f"{s['relay_aborted'] + s['parser_aborted']:.0f} aborted batches")
     stalls = sum(s["stalls"] for s in summ)
-    lines += ["", "Checks: in every run the stage's input and `" + PVR_OUT + "` grew by exactly "
+    lines += ["", f"Checks: in every run the stage's input and {outs} grew by exactly "
               "the run's count" + (" except: " + "; ".join(checks) if checks else
                                    f", nothing went to `{PVR_DLQ}`; no offset resets, no aborted "
                                    f"batches") + "."
-              + (f" {stalls} run(s) repeated because `hl7flow produce` stalled at start-up."
+              + (f" {stalls} run(s) repeated because the producer stalled at start-up."
                  if stalls else ""),
-              "", info.get("notes_pvr", "").strip(), ""]
-    return {"## Parser stage vs relay": "\n".join(lines).rstrip() + "\n"}
+              "", info.get(f"notes_{stage}", "").strip(), ""]
+    return {svr_heading(stage): "\n".join(lines).rstrip() + "\n"}
 
 
 def print_pvr(summ):
-    print(f"\nparser stage vs relay (same dev broker; {PVR_MESSAGES:,} msgs per run, {PVR_RUNS} "
-          f"alternating pairs, BATCH_MAX {PVR_BATCH_MAX}; ratio = median of per-pair "
-          f"parser / relay; target {PVR_TARGET:.2f})")
+    stage = summ[0]["stage"]
+    print(f"\n{stage} stage vs relay (same dev broker; {summ[0]['messages']:,} msgs per run, "
+          f"{PVR_RUNS} alternating pairs, BATCH_MAX {PVR_BATCH_MAX}; ratio = median of per-pair "
+          f"{stage} / relay; target {PVR_TARGET:.2f})")
     for s in summ:
-        print(f"    {s['label']:<4} relay {s['relay_msgs']:>9,.0f} msgs/s   parser "
+        print(f"    {s['label']:<4} relay {s['relay_msgs']:>9,.0f} msgs/s   {stage} "
               f"{s['parser_msgs']:>9,.0f} msgs/s   ratio {s['ratio']:.2f} "
               f"({'met' if s['met'] else 'NOT met'})   other load {load_note(s['foreign'])}")
 
@@ -791,8 +970,8 @@ PREAMBLE = """# Benchmark results
 
 Written by `make bench` (bench/run.sh). One section per benchmark; each
 script rewrites only its own sections and keeps the others (the stage
-benchmark owns "Relay throughput", "End-to-end latency" and "Parser stage
-vs relay"; the parser benchmark, bench/parse/, owns its own). Figures are
+benchmark owns "Relay throughput", "End-to-end latency" and the "<Stage>
+stage vs relay" sections; the parser benchmark, bench/parse/, owns its own). Figures are
 medians of repeated runs on a 2-core shared VM, each with a ratio against a
 peer measured in the same run: trust the ratios more than the absolute
 numbers.
@@ -848,9 +1027,11 @@ def main():
     t0 = time.time()
     if not os.access(BENCHWATCH, os.X_OK):
         sys.exit(f"bench: {BENCHWATCH} missing (bench/run.sh builds it)")
-    if PVR_GUARANTEES and not os.access(os.path.join(BIN, "hl7flow-parser"), os.X_OK):
-        sys.exit(f"bench: {os.path.join(BIN, 'hl7flow-parser')} missing; run make first "
-                 f"(or BENCH_PVR=none)")
+    for st in (SVR_STAGES if PVR_GUARANTEES else []):
+        for b in [st] + STAGES[st]["upstream"]:
+            if not os.access(os.path.join(BIN, STAGES[b]["binary"]), os.X_OK):
+                sys.exit(f"bench: {os.path.join(BIN, STAGES[b]['binary'])} missing; run make "
+                         f"first (or BENCH_SVR / BENCH_PVR=none)")
     files_env = Env("bench-inputs")
     try:
         tput = gen(files_env, MESSAGES, 1)
@@ -863,10 +1044,11 @@ def main():
         for cfg in CONFIGS:
             log(f"configuration: {config_label(cfg)}")
             configs.append(run_config(cfg, tput, lat, warm))
-        pvr = []
-        for g in PVR_GUARANTEES:
-            log(f"parser stage vs relay: {g}")
-            pvr.append(run_pvr(g, tput, warm))
+        svr = {}
+        for st in SVR_STAGES:
+            for g in PVR_GUARANTEES:
+                log(f"{st} stage vs relay: {g}")
+                svr.setdefault(st, []).append(run_svr(st, g, tput, warm))
     finally:
         files_env.close()
     summ = [summarize(c, nbytes) for c in configs]
@@ -874,20 +1056,25 @@ def main():
             "machine": machine_note(), "tput_bytes": nbytes,
             "notes_tp": os.environ.get("BENCH_NOTES_TP", ""),
             "notes_lat": os.environ.get("BENCH_NOTES_LAT", ""),
-            "notes_pvr": os.environ.get("BENCH_NOTES_PVR", "")}
-    pvr_summ = [summarize_pvr(r) for r in pvr]
+            "notes_parser": os.environ.get("BENCH_NOTES_PVR", "")}
+    for st in STAGES:
+        if st != "parser":
+            info[f"notes_{st}"] = os.environ.get(f"BENCH_NOTES_{st.upper()}", "")
+    svr_summ = {st: [summarize_pvr(r) for r in rs] for st, rs in svr.items()}
     os.makedirs(os.path.join(REPO, "build", "bench"), exist_ok=True)
     with open(os.path.join(REPO, "build", "bench", "stage-bench.json"), "w") as f:
         json.dump({"info": info, "configs": configs, "summary": summ,
-                   "parser_vs_relay": pvr, "parser_vs_relay_summary": pvr_summ}, f, indent=1)
+                   "parser_vs_relay": svr.get("parser", []),
+                   "parser_vs_relay_summary": svr_summ.get("parser", []),
+                   "stage_vs_relay": svr, "stage_vs_relay_summary": svr_summ}, f, indent=1)
     if summ:
         print_summary(summ)
-    if pvr_summ:
-        print_pvr(pvr_summ)
+    for ss in svr_summ.values():
+        print_pvr(ss)
     if os.environ.get("BENCH_NO_RESULTS") != "1":
         new = sections(summ, info) if summ else {}
-        if pvr_summ:
-            new.update(pvr_section(pvr_summ, info))
+        for ss in svr_summ.values():
+            new.update(pvr_section(ss, info))
         write_results(new)
         print(f"  wrote {os.path.relpath(RESULTS, REPO)}")
     print(f"  took {time.time() - t0:.0f} s")

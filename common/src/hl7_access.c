@@ -72,6 +72,31 @@ size_t hf_hl7_field_count(const hf_hl7_msg *msg, size_t seg) {
     return seg == 0 ? msg->seg[0].nel : msg->seg[seg].nel - 1;
 }
 
+size_t hf_hl7_seg_fields(const hf_hl7_msg *msg, size_t seg, hf_span *out, size_t cap) {
+    if (seg >= msg->nseg)
+        return 0;
+    const hf_hl7_seg *s = &msg->seg[seg];
+    const uint32_t *el = msg->el + s->first;
+    const char *b = msg->base;
+    size_t nel = s->nel, n = seg == 0 ? nel : nel - 1;
+    if (cap == 0 || nel < 2)
+        return n;
+    if (seg == 0) { /* MSH-1: the separator after the ID */
+        *out++ = (hf_span){b + s->off + 3, 1};
+        cap--;
+    }
+    /* elements 1 .. nel-1; element e ends one byte before e + 1 starts,
+     * the last one at the segment's end */
+    size_t m = nel - 1 < cap ? nel - 1 : cap;
+    for (size_t e = 1; e < m; e++)
+        out[e - 1] = (hf_span){b + el[e], (size_t)(el[e + 1] - 1 - el[e])};
+    if (m > 0) {
+        uint32_t z = m + 1 < nel ? el[m + 1] - 1 : s->off + s->len;
+        out[m - 1] = (hf_span){b + el[m], (size_t)(z - el[m])};
+    }
+    return n;
+}
+
 hf_span hf_hl7_field(const hf_hl7_msg *msg, size_t seg, size_t field) {
     if (seg >= msg->nseg)
         return HF_HL7_EMPTY;

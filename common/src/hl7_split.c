@@ -15,12 +15,38 @@
  */
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "hl7_internal.h"
 
 enum { L_OTHER, L_MSH, L_FHS, L_BHS, L_BTS, L_FTS };
 
 static int is_eol(unsigned char c) {
     return c == '\r' || c == '\n' || c == 0x0b || c == 0x1c;
+}
+
+/* Index of the first end-of-line byte (is_eol) in b[i..n), or n. Lines are
+ * ~100 bytes, so this looks at 16 bytes a step with SSE2 (never past n):
+ * the byte-by-byte loop it replaces was a tenth of the parser stage's main
+ * thread. */
+static size_t find_eol(const char *b, size_t i, size_t n) {
+#ifdef __SSE2__
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    const __m128i vt = _mm_set1_epi8(0x0b), fs = _mm_set1_epi8(0x1c);
+    for (; n - i >= 16; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, lf)),
+                                   _mm_or_si128(_mm_cmpeq_epi8(x, vt), _mm_cmpeq_epi8(x, fs)));
+        unsigned m = (unsigned)_mm_movemask_epi8(hit);
+        if (m != 0)
+            return i + (size_t)__builtin_ctz(m);
+    }
+#endif
+    while (i < n && !is_eol((unsigned char)b[i]))
+        i++;
+    return i;
 }
 
 static int is_alnum(unsigned char c) {
@@ -56,9 +82,7 @@ static hf_status skip_garbage(hf_hl7_splitter *sp, size_t ls, size_t le, hf_err 
     const size_t n = sp->buf.len;
     size_t last = le, prev_end = le;
     while (sp->pos < n && !is_frame_edge(sp, prev_end)) {
-        size_t s = sp->pos, e = s;
-        while (e < n && !is_eol((unsigned char)b[e]))
-            e++;
+        size_t s = sp->pos, e = find_eol(b, s, n);
         if (classify(b + s, e - s) != L_OTHER)
             break;
         if (!is_blank_line(b + s, e - s))
@@ -90,9 +114,7 @@ hf_status hf_hl7_split_next(hf_hl7_splitter *sp, hf_span *out, hf_err *err) {
 
     *out = HF_HL7_EMPTY;
     while (sp->pos < n) {
-        size_t ls = sp->pos, le = ls;
-        while (le < n && !is_eol((unsigned char)b[le]))
-            le++;
+        size_t ls = sp->pos, le = find_eol(b, ls, n);
         size_t next = le < n ? le + 1 : n;
         int frame_edge = is_frame_edge(sp, le);
         if (is_blank_line(b + ls, le - ls)) {

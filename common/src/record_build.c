@@ -28,107 +28,71 @@ enum {
     MRG = ID('M', 'R', 'G')
 };
 
-/* What cut() saw besides the separators. */
-enum { CUT_ESC = 1, CUT_HIGH = 2 };
-
-/* Cuts [p, end) at every @p sep into out[] (at most max items; the last
- * item runs to end; bytes up to @p safe may be read) and reports in *seen whether the escape character
- * @p esc (CUT_ESC) or any byte >= 0x80 (CUT_HIGH) occurs. Returns the
- * number of items, or max + 1 when there are more. Scans 16 bytes at a
- * time with SSE2 where the compiler has it (the last partial block through
- * a zero-padded copy, never reading past end): segments are long and their
- * fields short, so walking the bit mask of separators beats one search per
- * field. */
-static size_t cut(const char *p, const char *end, const char *safe, char sep, char esc,
-                  hf_span *out, size_t max, unsigned *seen) {
-    size_t k = 0;
-    const char *start = p;
+/* Whether [p, end) holds the escape character @p esc (0: never) and
+ * whether it holds a byte >= 0x80, in one pass, 16 bytes a step with SSE2
+ * (never reading past end). */
+static void scan_text(const char *p, const char *end, char esc, bool *has_esc, bool *has_high) {
+    bool e = false, h = false;
 #ifdef __SSE2__
-    const __m128i vs = _mm_set1_epi8(sep), ve = _mm_set1_epi8(esc != 0 ? esc : sep);
-    unsigned any_esc = 0, any_high = 0;
-    while (p < end) {
-        size_t left = (size_t)(end - p);
-        unsigned valid = 0xFFFFu;
-        __m128i c;
-        if (left >= 16) {
-            c = _mm_loadu_si128((const __m128i *)(const void *)p);
-        } else if (safe - p >= 16) { /* the message goes on: read, then mask */
-            c = _mm_loadu_si128((const __m128i *)(const void *)p);
-            valid = (1u << left) - 1;
-        } else {
-            char tail[16] = {0};
-            memcpy(tail, p, left);
-            c = _mm_loadu_si128((const __m128i *)(const void *)tail);
-            valid = (1u << left) - 1;
-        }
-        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(c, vs)) & valid;
-        any_esc |= (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(c, ve)) & valid;
-        any_high |= (unsigned)_mm_movemask_epi8(c) & valid;
-        while (mask != 0) {
-            const char *q = p + __builtin_ctz(mask);
-            if (k == max)
-                return max + 1;
-            out[k++] = (hf_span){start, (size_t)(q - start)};
-            start = q + 1;
-            mask &= mask - 1;
-        }
-        p += left >= 16 ? 16 : left;
+    const __m128i ve = _mm_set1_epi8(esc);
+    __m128i acc_e = _mm_setzero_si128(), acc_h = _mm_setzero_si128();
+    for (; end - p >= 16; p += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        acc_e = _mm_or_si128(acc_e, _mm_cmpeq_epi8(x, ve));
+        acc_h = _mm_or_si128(acc_h, x);
     }
-    *seen = (esc != 0 && any_esc != 0 ? CUT_ESC : 0) | (any_high != 0 ? CUT_HIGH : 0);
-#else
-    *seen = 0;
-    for (; p < end; p++) {
-        if (*p == sep) {
-            if (k == max)
-                return max + 1;
-            out[k++] = (hf_span){start, (size_t)(p - start)};
-            start = p + 1;
-        } else if (esc != 0 && *p == esc) {
-            *seen |= CUT_ESC;
-        } else if ((unsigned char)*p >= 0x80) {
-            *seen |= CUT_HIGH;
-        }
-    }
+    e = esc != 0 && _mm_movemask_epi8(acc_e) != 0;
+    h = _mm_movemask_epi8(acc_h) != 0;
 #endif
-    if (k == max)
-        return max + 1;
-    out[k++] = (hf_span){start, (size_t)(end - start)};
-    return k;
+    for (; p < end; p++) {
+        e |= esc != 0 && *p == esc;
+        h |= (unsigned char)*p >= 0x80;
+    }
+    *has_esc = e;
+    *has_high = h;
 }
 
-/* Splits a segment's wire text into fields (item i = SEG-(i+1)), straight
- * into the arena. Returns what cut() saw (CUT_ESC after MSH-2 for MSH). */
-static unsigned split_segment(hf_rec_ctx *ctx, hf_span raw, bool msh, hf_rec_segment *seg) {
-    unsigned seen = 0;
+/* The fields of segment @p si (item i = SEG-(i+1), wire form) from the
+ * parse index (hf_hl7_seg_fields), straight into the arena. */
+static void split_segment(hf_rec_ctx *ctx, const hf_hl7_msg *msg, size_t si, hf_span raw,
+                          hf_rec_segment *seg) {
     seg->fields.v = NULL;
     seg->fields.n = 0;
     seg->wire = (hf_span){"", 0};
     if (raw.len <= 3)
-        return 0;
-    const char *body = raw.p + 4, *end = raw.p + raw.len;
-    /* at most one field per byte, plus MSH-1 */
-    size_t max = (size_t)(end - body) + 2;
-    hf_span *v = hf_rec_arena_reserve(&ctx->arena, max * sizeof *v);
+        return;
+    size_t n = hf_hl7_field_count(msg, si);
+    hf_span *v = hf_rec_arena_alloc(&ctx->arena, n * sizeof *v);
     if (v == NULL) {
         ctx->oom = true;
-        return 0;
+        return;
     }
-    size_t k = 0;
-    if (msh)
-        v[k++] = (hf_span){raw.p + 3, 1};
-    k += cut(body, end, ctx->mend, ctx->d.field, ctx->d.escape, v + k, max - k, &seen);
-    hf_rec_arena_commit(&ctx->arena, k * sizeof *v);
     seg->fields.v = v;
-    seg->fields.n = k;
-    seg->wire = (hf_span){body, (size_t)(end - body)};
-    if (msh && k >= 2) { /* MSH-2 holds the escape character itself */
-        hf_span enc = v[1];
-        const char *after = enc.p + enc.len;
-        seen &= ~(unsigned)CUT_ESC;
-        if (ctx->d.escape != 0 && hf_rt_find(after, end, ctx->d.escape) != NULL)
-            seen |= CUT_ESC;
-    }
-    return seen;
+    seg->fields.n = hf_hl7_seg_fields(msg, si, v, n);
+    seg->wire = (hf_span){raw.p + 4, raw.len - 4};
+}
+
+/* Per segment: does its text (after the ID and, for MSH, after MSH-2,
+ * which holds the escape character itself) contain the escape character;
+ * and does the message hold any byte >= 0x80. One pass over the message;
+ * a second, per segment, only when an escape occurs at all. */
+static bool mark_escapes(hf_rec_ctx *ctx, const hf_rec *rec) {
+    const hf_rec_segment *msh = &rec->segments.v[0];
+    const hf_rec_segment *last = &rec->segments.v[rec->segments.n - 1];
+    const char *from = msh->fields.n >= 2 ? msh->fields.v[1].p + msh->fields.v[1].len
+                                          : msh->id.p + msh->id.len;
+    const char *to = last->wire.len > 0 ? last->wire.p + last->wire.len : last->id.p + 3;
+    bool esc, high, head_high, unused;
+    scan_text(from, to, ctx->d.escape, &esc, &high);
+    scan_text(msh->id.p, from, 0, &unused, &head_high); /* MSH-2 may be high */
+    if (esc)
+        for (size_t si = 0; si < rec->segments.n; si++) {
+            const hf_rec_segment *s = &rec->segments.v[si];
+            const char *a = si == 0 ? from : s->wire.p, *z = s->wire.p + s->wire.len;
+            ctx->seg_esc[si] =
+                s->wire.len > 0 && a < z && hf_rt_find(a, z, ctx->d.escape) != NULL;
+        }
+    return high || head_high;
 }
 
 static void build_header(hf_rec_ctx *ctx, const hf_rec_segment *s, hf_rec_header *h) {
@@ -398,22 +362,20 @@ hf_status hf_rec_build(hf_rec_ctx *ctx, const hf_hl7_msg *msg, const hf_rec_meta
     ctx->seg_esc = arr(ctx, nseg, sizeof *ctx->seg_esc);
     if (ctx->seg_esc == NULL)
         return hf_err_set(err, HF_ENOMEM, "record: out of memory");
-    unsigned high = 0;
     for (size_t si = 0; si < nseg; si++) {
         hf_rec_segment *s = &rec->segments.v[si];
         s->id = hf_hl7_seg_id(msg, si);
         s->occurrence = (int32_t)hf_hl7_seg_occurrence(msg, si);
-        unsigned seen = split_segment(ctx, hf_hl7_seg_raw(msg, si), si == 0, s);
-        ctx->seg_esc[si] = (seen & CUT_ESC) != 0;
-        high |= seen & CUT_HIGH;
+        split_segment(ctx, msg, si, hf_hl7_seg_raw(msg, si), s);
     }
     if (ctx->oom)
         return hf_err_set(err, HF_ENOMEM, "record: out of memory");
+    bool high = mark_escapes(ctx, rec);
 
     /* 2. how the bytes become UTF-8 (needs MSH-18) */
     const hf_rec_segment *msh = &rec->segments.v[0];
     hf_span cs = hf_rt_first(hf_rt_rep1(ctx, hf_rt_f(msh, 18)), ctx->d.component);
-    if (high == 0)
+    if (!high)
         ctx->text_mode = HF_TXT_ASIS; /* plain ASCII: nothing to check */
     else
         hf_rt_choose_mode(ctx, rec->raw, cs);

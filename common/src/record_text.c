@@ -264,8 +264,18 @@ hf_span hf_rt_join_lines(hf_rec_ctx *ctx, const hf_span *items, size_t n) {
 
 /* Component 1 of repetition 1, raw. */
 static hf_span comp1(const hf_rec_ctx *ctx, hf_span field) {
+    char sep = ctx->d.component, stop = ctx->d.repetition;
+#ifdef __SSE2__
+    /* most simple fields are a few bytes: one 16-byte look inside the
+     * message (the bytes past the field up to mend are readable) */
+    if (field.len <= 16 && sep != 0 && stop != 0 && field.p >= ctx->mlo &&
+        ctx->mend - field.p >= 16) {
+        unsigned m = hf_rt_mask2(field.p, field.len, _mm_set1_epi8(sep), _mm_set1_epi8(stop));
+        return m != 0 ? (hf_span){field.p, (size_t)__builtin_ctz(m)} : field;
+    }
+#endif
     hf_span c;
-    hf_rt_mcomps(ctx, field, ctx->d.component, ctx->d.repetition, &c, 1);
+    hf_rt_mcomps(ctx, field, sep, stop, &c, 1);
     return c;
 }
 

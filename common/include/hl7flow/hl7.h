@@ -140,6 +140,12 @@ size_t hf_hl7_field_count(const hf_hl7_msg *msg, size_t seg);
 /* Field @p field (1-based; 0 = segment ID) of segment @p seg, raw, with all
  * its repetitions; empty span when absent. */
 hf_span hf_hl7_field(const hf_hl7_msg *msg, size_t seg, size_t field);
+/* Every field of segment @p seg at once (the bulk form of hf_hl7_field,
+ * read straight from the parse index instead of one lookup per field):
+ * out[i] = field i + 1, raw (for MSH, out[0] is MSH-1). Fills the first
+ * min(count, @p cap) items and returns count = hf_hl7_field_count; 0 for
+ * a segment index out of range. Spans point into the parsed buffer. */
+size_t hf_hl7_seg_fields(const hf_hl7_msg *msg, size_t seg, hf_span *out, size_t cap);
 /* True for fields that are literal values, never split or unescaped:
  * MSH-1 and MSH-2 (and FHS/BHS-1/-2). */
 bool hf_hl7_field_is_literal(const hf_hl7_msg *msg, size_t seg, size_t field);

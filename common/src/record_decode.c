@@ -223,6 +223,135 @@ static bool get_record(dec *d, const hf_rdesc *rd, char *base, size_t nf) {
     return true;
 }
 
+/* ---- skipping: the same checks as get_field, nothing stored ---------- */
+
+static bool skip_record(dec *d, const hf_rdesc *rd);
+
+static bool skip_string(dec *d) {
+    hf_span unused;
+    return get_bytes(d, &unused);
+}
+
+static bool skip_blocks(dec *d, const hf_rfield *f) {
+    for (;;) {
+        int64_t count;
+        if (!get_long(d, &count))
+            return false;
+        if (count == 0)
+            return true;
+        if (count < 0) {
+            int64_t bytes;
+            if (count == INT64_MIN || !get_long(d, &bytes))
+                return fail(d, HF_ESYNTAX, "bad block");
+            count = -count;
+        }
+        if ((uint64_t)count > (uint64_t)(d->end - d->p))
+            return fail(d, HF_ESYNTAX, "block count beyond the input");
+        for (int64_t i = 0; i < count; i++) {
+            bool ok = f->kind == HF_RK_ARR       ? skip_record(d, f->sub)
+                      : f->kind == HF_RK_ARR_STR ? skip_string(d)
+                                                 : skip_string(d) && skip_string(d);
+            if (!ok)
+                return false;
+        }
+    }
+}
+
+static bool skip_field(dec *d, const hf_rfield *f) {
+    bool present;
+    int64_t v;
+    switch (f->kind) {
+    case HF_RK_STR:
+        return skip_string(d);
+    case HF_RK_INT:
+    case HF_RK_TS:
+        return get_long(d, &v) && (f->kind == HF_RK_TS || (v >= INT32_MIN && v <= INT32_MAX) ||
+                                   fail(d, HF_ESYNTAX, "int out of range"));
+    case HF_RK_REC:
+        return skip_record(d, f->sub);
+    case HF_RK_ARR:
+    case HF_RK_ARR_STR:
+    case HF_RK_MAP_STR:
+        return skip_blocks(d, f);
+    default:
+        break;
+    }
+    /* the nullable kinds */
+    if (!get_branch(d, &present))
+        return false;
+    if (!present)
+        return true;
+    switch (f->kind) {
+    case HF_RK_OSTR:
+    case HF_RK_OBYTES:
+        return skip_string(d);
+    case HF_RK_OINT:
+    case HF_RK_ODATE:
+        return get_long(d, &v) &&
+               ((v >= INT32_MIN && v <= INT32_MAX) || fail(d, HF_ESYNTAX, "int out of range"));
+    case HF_RK_OTS:
+        return get_long(d, &v);
+    case HF_RK_ODBL:
+        if (d->end - d->p < 8)
+            return fail(d, HF_ESYNTAX, "truncated double");
+        d->p += 8;
+        return true;
+    case HF_RK_OBOOL:
+        if (d->p >= d->end || *d->p > 1)
+            return fail(d, HF_ESYNTAX, "bad boolean");
+        d->p++;
+        return true;
+    case HF_RK_OREC:
+        return skip_record(d, f->sub);
+    default:
+        return fail(d, HF_ESYNTAX, "unknown field kind");
+    }
+}
+
+static bool skip_record(dec *d, const hf_rdesc *rd) {
+    for (size_t i = 0; i < rd->nfields; i++)
+        if (!skip_field(d, &rd->fields[i]))
+            return false;
+    return true;
+}
+
+hf_status hf_rec_decode_some(hf_rec_ctx *ctx, const void *data, size_t len, hf_rec_form form,
+                             uint64_t fields, hf_rec **out, hf_err *err) {
+    hf_rec *rec = &ctx->rec;
+    *out = NULL;
+    hf_rec_arena_reset(&ctx->arena);
+    memset(rec, 0, sizeof *rec);
+    const unsigned char *p = len > 0 ? data : (const unsigned char *)"";
+    dec d = {p, p + len, p, ctx, err, HF_OK};
+    size_t nf = hf_rec_nfields(form);
+    uint64_t skipped = 0;
+    for (size_t i = 0; i < nf; i++) {
+        rec->source.off[i] = (uint32_t)(d.p - p);
+        const hf_rfield *f = &hf_rdesc_rec.fields[i];
+        if (fields >> i & 1) {
+            if (!get_field(&d, f, (char *)rec))
+                return d.st;
+        } else {
+            if (!skip_field(&d, f))
+                return d.st;
+            skipped |= (uint64_t)1 << i;
+        }
+    }
+    rec->source.off[nf] = (uint32_t)(d.p - p);
+    rec->source.n = (uint32_t)nf;
+    if (d.p != d.end) {
+        fail(&d, HF_ESYNTAX, "trailing bytes");
+        return d.st;
+    }
+    if (skipped != 0 && len > UINT32_MAX)
+        return hf_err_set(err, HF_ELIMIT, "record decode: %zu bytes is too large to copy by "
+                          "offset", len);
+    rec->source.avro = len <= UINT32_MAX ? (const char *)p : NULL;
+    rec->source.keep = skipped; /* nothing of them is in the struct: copied as read */
+    *out = rec;
+    return HF_OK;
+}
+
 hf_status hf_rec_decode(hf_rec_ctx *ctx, const void *data, size_t len, hf_rec_form form,
                         hf_rec **out, hf_err *err) {
     hf_rec *rec = &ctx->rec;

@@ -103,6 +103,13 @@ static hf_status learn(hf_rec_reader *r, int64_t id, const writer_id **out, hf_e
 
 hf_status hf_rec_reader_read(hf_rec_reader *r, hf_rec_ctx *ctx, const void *value, size_t len,
                              const void *global_id_hdr, size_t hdr_len, hf_rec **out, hf_err *err) {
+    return hf_rec_reader_read_some(r, ctx, value, len, global_id_hdr, hdr_len, UINT64_MAX, out,
+                                   err);
+}
+
+hf_status hf_rec_reader_read_some(hf_rec_reader *r, hf_rec_ctx *ctx, const void *value, size_t len,
+                                  const void *global_id_hdr, size_t hdr_len, uint64_t fields,
+                                  hf_rec **out, hf_err *err) {
     hf_wire_view v;
     /* The Apicurio 2.x header is honoured only for a value without our
      * magic byte: a framed value is framed whatever headers it carries. */
@@ -118,7 +125,9 @@ hf_status hf_rec_reader_read(hf_rec_reader *r, hf_rec_ctx *ctx, const void *valu
         return hf_err_set(err, HF_ECONFIG,
                           "writer schema id %lld has another layout than this build reads "
                           "(%s); replay after upgrading", (long long)v.id, w->why);
-    st = hf_rec_decode(ctx, v.avro.p, v.avro.len, r->form, out, err);
+    st = fields == UINT64_MAX ? hf_rec_decode(ctx, v.avro.p, v.avro.len, r->form, out, err)
+                              : hf_rec_decode_some(ctx, v.avro.p, v.avro.len, r->form, fields, out,
+                                                   err);
     if (st == HF_ESYNTAX) {
         char detail[sizeof err->msg];
         snprintf(detail, sizeof detail, "%s", err->msg);

@@ -54,6 +54,7 @@ typedef struct rtr_ctx {
     hf_rec_ctx *rec;           /* owned, reused per record */
     hf_rec_buf out;            /* owned, reused per record */
     int mrn_hash_field;        /* top-level index of mrn_hash: the only field re-encoded */
+    uint64_t read_fields;      /* the fields decoded; the rest are walked and copied */
 } rtr_ctx;
 
 /* Parses ROUTER_ROUTES text ("ADT=hl7.parsed.adt,ADT^A40=hl7.parsed.merge")

@@ -62,6 +62,9 @@ hf_status rtr_ctx_new(const rtr_cfg *cfg, const hf_registry_cfg *reg_cfg, const 
         goto fail;
     }
     c->mrn_hash_field = hf_rec_field_index("mrn_hash");
+    static const char *const READ[] = {"facility_id", "header", "patient", "mrn_hash"};
+    for (size_t i = 0; i < sizeof READ / sizeof READ[0]; i++)
+        c->read_fields |= (uint64_t)1 << hf_rec_field_index(READ[i]);
     HF_LOG(HF_LOG_INFO, "routes_loaded", HF_LI("routes", (int64_t)c->nroutes),
            HF_LI("topics", (int64_t)c->ntopics),
            HF_LID("unroutable", c->fallback != NULL ? c->fallback->name : "dlq"));

@@ -38,8 +38,8 @@ hf_status rtr_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
         gid = NULL;
     hf_rec *rec = NULL;
     hf_err err = {0};
-    hf_status st = hf_rec_reader_read(c->reader, c->rec, in->value, in->value_len, gid, gid_len,
-                                      &rec, &err);
+    hf_status st = hf_rec_reader_read_some(c->reader, c->rec, in->value, in->value_len, gid,
+                                           gid_len, c->read_fields, &rec, &err);
     if (st == HF_ESYNTAX || st == HF_ENOTFOUND || st == HF_ECONFIG)
         return to_dlq(why, "schema", "%s", err.msg);
     if (st != HF_OK)

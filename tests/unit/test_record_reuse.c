@@ -142,6 +142,70 @@ static void validated_input_encoded_staged_adds_the_stage_fields(void **state) {
     }
 }
 
+static void partial_decode_keeps_what_it_skipped(void **state) {
+    world *w = *state;
+    int header = hf_rec_field_index("header"), patient = hf_rec_field_index("patient");
+    int mrn = hf_rec_field_index("mrn_hash"), fac = hf_rec_field_index("facility_id");
+    uint64_t want = (uint64_t)1 << header | (uint64_t)1 << patient | (uint64_t)1 << mrn |
+                    (uint64_t)1 << fac;
+    for (int i = 0; i < COUNT; i++) {
+        hf_rec *full = next_decoded(w, HF_REC_STAGED);
+        if (full == NULL)
+            continue;
+        hf_rec *some = NULL;
+        assert_int_equal(hf_rec_decode_some(w->again, w->first.p, w->first.len, HF_REC_STAGED,
+                                            want, &some, NULL), HF_OK);
+        /* decoded fields equal the full decode's; skipped ones are empty and kept */
+        assert_true(some->header.control_id.len == full->header.control_id.len);
+        assert_memory_equal(some->facility_id.p, full->facility_id.p, full->facility_id.len);
+        assert_true((some->patient == NULL) == (full->patient == NULL));
+        assert_int_equal(some->segments.n, 0);
+        assert_int_equal(some->source.keep, (((uint64_t)1 << some->source.n) - 1) & ~want);
+        for (int f = 0; f < HF_REC_TOP_MAX; f++)
+            if (f != mrn)
+                hf_rec_keep(some, f);
+        some->mrn_hash = (hf_span){"0123", 4};
+        full->mrn_hash = (hf_span){"0123", 4};
+        w->reused.len = 0;
+        assert_int_equal(hf_rec_encode(some, HF_REC_STAGED, &w->reused), HF_OK);
+        full->source.keep = 0;
+        w->full.len = 0;
+        assert_int_equal(hf_rec_encode(full, HF_REC_STAGED, &w->full), HF_OK);
+        assert_int_equal(w->reused.len, w->full.len);
+        assert_memory_equal(w->reused.p, w->full.p, w->full.len);
+    }
+}
+
+static void partial_decode_rejects_what_full_decode_rejects(void **state) {
+    world *w = *state;
+    int header = hf_rec_field_index("header");
+    for (int i = 0; i < 20; i++) {
+        if (next_decoded(w, HF_REC_STAGED) == NULL)
+            continue;
+        /* every truncation, and one flipped byte per position step */
+        for (size_t cut = 0; cut < w->first.len; cut += 7) {
+            hf_rec *a = NULL, *b = NULL;
+            hf_status full = hf_rec_decode(w->decoded, w->first.p, cut, HF_REC_STAGED, &a, NULL);
+            hf_status some = hf_rec_decode_some(w->again, w->first.p, cut, HF_REC_STAGED,
+                                                (uint64_t)1 << header, &b, NULL);
+            assert_int_equal(full, some);
+            assert_int_not_equal(full, HF_OK);
+        }
+        char *copy = malloc(w->first.len);
+        assert_non_null(copy);
+        for (size_t at = 0; at < w->first.len; at += 13) {
+            memcpy(copy, w->first.p, w->first.len);
+            copy[at] = (char)0xff; /* a varint that never ends, a bad branch... */
+            hf_rec *a = NULL, *b = NULL;
+            hf_status full = hf_rec_decode(w->decoded, copy, w->first.len, HF_REC_STAGED, &a, NULL);
+            hf_status some = hf_rec_decode_some(w->again, copy, w->first.len, HF_REC_STAGED,
+                                                (uint64_t)1 << header, &b, NULL);
+            assert_int_equal(full == HF_OK, some == HF_OK);
+        }
+        free(copy);
+    }
+}
+
 static void field_index_names(void **state) {
     (void)state;
     assert_int_equal(hf_rec_field_index("source_system"), 0);
@@ -154,6 +218,8 @@ int main(void) {
         cmocka_unit_test(keeping_everything_copies_the_input),
         cmocka_unit_test(changed_fields_between_kept_ones_are_encoded),
         cmocka_unit_test(validated_input_encoded_staged_adds_the_stage_fields),
+        cmocka_unit_test(partial_decode_keeps_what_it_skipped),
+        cmocka_unit_test(partial_decode_rejects_what_full_decode_rejects),
         cmocka_unit_test(field_index_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -439,6 +439,15 @@ static inline void hf_rec_keep(hf_rec *rec, int index) {
         rec->source.keep |= (uint64_t)1 << index;
 }
 
+/* hf_rec_decode for a stage that reads a few top-level fields: those whose
+ * bit is set in @p fields (bit i = field i, hf_rec_field_index) are
+ * decoded; the others are only walked (checked, not stored: they stay
+ * zero in the struct) and marked kept, so hf_rec_encode copies them as
+ * read. The input is checked as thoroughly as by hf_rec_decode. Same
+ * errors, plus HF_ELIMIT for an input over 4 GiB with skipped fields. */
+hf_status hf_rec_decode_some(hf_rec_ctx *ctx, const void *data, size_t len, hf_rec_form form,
+                             uint64_t fields, hf_rec **out, hf_err *err);
+
 /* Calls @p fn for every HL7 date/time of @p rec in shape @p form: the
  * value as sent (`<name>_datetime`, empty when absent) and a pointer to its
  * instant (`<name>_ts`), which fn may set - e.g. the enricher reading the

@@ -55,4 +55,10 @@ uint32_t hf_rec_reader_schema_id(const hf_rec_reader *r);
 hf_status hf_rec_reader_read(hf_rec_reader *r, hf_rec_ctx *ctx, const void *value, size_t len,
                              const void *global_id_hdr, size_t hdr_len, hf_rec **out, hf_err *err);
 
+/* hf_rec_reader_read decoding only the top-level fields in @p fields (see
+ * hf_rec_decode_some: the others are checked, left zero and kept). */
+hf_status hf_rec_reader_read_some(hf_rec_reader *r, hf_rec_ctx *ctx, const void *value, size_t len,
+                                  const void *global_id_hdr, size_t hdr_len, uint64_t fields,
+                                  hf_rec **out, hf_err *err);
+
 #endif

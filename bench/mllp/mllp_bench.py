@@ -9,9 +9,18 @@ connection waits for each ACK, as EHR interface engines do):
   2. paced at BENCH_MLLP_RATE msgs/s (default 5,000) over 16 connections:
      ACK latency p50 / p99 / p999, counted from when each message was due.
 
+Peers, in the same run on the same dev broker: `hl7flow produce` of the
+same messages straight into hl7.raw.ingest (acks=all, idempotent: the
+producer path without MLLP; its msgs/s is the ceiling the listener's
+throughput is compared with) and, when BENCHWATCH is set, the 0-hop
+latency of that produce at the paced rate (produced -> visible to a
+read_committed consumer), the floor an ACK-after-store cannot beat.
+
 Every run must end with every message positively acknowledged (loadgen exits
 non-zero otherwise) and the topic's end offsets must have grown by at least
-the number of positive ACKs. Prints a table; exits 1 when a run failed.
+the number of positive ACKs. Prints a table, writes the section "MLLP
+listener" of bench/RESULTS.md (unless BENCH_NO_RESULTS=1); exits 1 when a
+run failed.
 
 Environment: BIN (default bin), BENCH_MLLP_SECONDS (per run, default 10),
 BENCH_MLLP_WARMUP (default 2), BENCH_MLLP_RATE (default 5000),
@@ -26,6 +35,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+import datetime
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(REPO, os.environ.get("BIN", "bin"))
@@ -55,6 +67,69 @@ def end_offset(env, topic):
     r = subprocess.run([os.path.join(BIN, "hl7flow"), "offsets", "--topic", topic], env=env,
                        stdout=subprocess.PIPE, check=True, timeout=60)
     return json.loads(r.stdout)[topic]["end"]
+
+
+def peers(env, traffic):
+    """The same messages produced straight into hl7.raw.ingest: unthrottled
+    (msgs/s) and, with BENCHWATCH, paced at RATE with the 0-hop latency."""
+    out = {}
+    r = subprocess.run([os.path.join(BIN, "hl7flow"), "produce", "--topic", "hl7.raw.ingest",
+                        "--input", traffic], stdout=subprocess.PIPE, env=env, check=True,
+                       timeout=300)
+    out["produce_msgs_per_s"] = json.loads(r.stdout.decode().strip().splitlines()[-1])["msgs_per_s"]
+    bw = os.environ.get("BENCHWATCH")
+    if bw and os.access(bw, os.X_OK):
+        n = RATE * SECONDS
+        w = subprocess.Popen([bw, "latency", "--topic", "hl7.raw.ingest", "--count", str(n),
+                              "--timeout-ms", str(SECONDS * 1000 + 60000)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if w.stdout.readline().startswith('{"ready":true'):
+            time.sleep(0.5)
+            subprocess.run([os.path.join(BIN, "hl7flow"), "produce", "--topic", "hl7.raw.ingest",
+                            "--input", traffic, "--rate", str(RATE)], env=env, check=True,
+                           stdout=subprocess.DEVNULL, timeout=300)
+            o, _ = w.communicate(timeout=120)
+            lat = json.loads([ln for ln in o.splitlines() if ln.strip()][-1])
+            out.update({k: lat[k] for k in ("p50_ms", "p99_ms", "p999_ms")})
+        else:
+            w.kill()
+    return out
+
+
+def write_section(rows, peer):
+    import stage_bench as sb  # noqa: E402 - its results writer and machine note
+    table = []
+    for conns, rate, res, stored, ok in rows:
+        table.append(f"| {conns} | {'max' if rate == 0 else f'{rate:,}'} | {res.get('msgs_per_s', 0):,.0f} | "
+                     f"{res.get('p50_ms', 0):.2f} | {res.get('p99_ms', 0):.2f} | "
+                     f"{res.get('p999_ms', 0):.2f} | {res.get('positive', 0):,} |")
+    best = max((res.get("msgs_per_s", 0) for c, r, res, _, _ in rows if c == 256 and r == 0), default=0)
+    paced = next((res for c, r, res, _, _ in rows if r == RATE), {})
+    t1 = "met" if best >= 50000 else "NOT met"
+    t2 = "met" if paced.get("p99_ms", 1e9) < 5 else "NOT met"
+    lat_peer = (f"{peer['p50_ms']:.2f} / {peer['p99_ms']:.2f} / {peer['p999_ms']:.2f} ms"
+                if "p50_ms" in peer else "not measured (BENCHWATCH unset)")
+    body = f"""## MLLP listener
+
+Command: `make bench  # bench/run.sh -> bench/mllp/run.sh` (alone: `BIN=bin BENCHWATCH=build/release/bench/benchwatch bash bench/mllp/run.sh`)  
+Date: {datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")}  
+Machine: {sb.machine_note()}
+
+`hl7flow-mllp` on the dev broker, driven by `hl7flow loadgen` over loopback: every connection sends a message and waits for its ACK (sent only after Kafka's delivery report), as EHR interface engines do; 20,000 generated messages (`hl7flow gen --seed 5 --facilities 24`, ~1.8 KB) sent round-robin, {SECONDS} s per run after {WARMUP} s warm-up. The paced run counts latency from when each message was due. Peers in the same run: the same file produced straight into hl7.raw.ingest by `hl7flow produce` (acks=all, idempotent, no MLLP): {peer['produce_msgs_per_s']:,.0f} msgs/s unthrottled; at {RATE:,}/s its 0-hop latency (produced -> visible to a read_committed consumer) p50 / p99 / p99.9 = {lat_peer}.
+
+| connections | offered msgs/s | msgs/s | ACK p50 ms | ACK p99 ms | ACK p99.9 ms | positive ACKs |
+|---:|---:|---:|---:|---:|---:|---:|
+{chr(10).join(table)}
+
+| target (issue 5) | measured | |
+|---|---:|---|
+| 50,000 msgs/s with 256 connections | {best:,.0f} msgs/s ({best / max(peer['produce_msgs_per_s'], 1):.2f}x the direct produce) | {t1} |
+| ACK p99 < 5 ms at {RATE:,} msgs/s | {paced.get('p99_ms', float('nan')):.2f} ms | {t2} |
+
+Checks: every run ended with every message positively acknowledged and hl7.raw.ingest grown by at least the positive ACKs.
+"""
+    sb.write_results({"## MLLP listener": body})
+    print(f"  wrote {os.path.relpath(sb.RESULTS, REPO)}")
 
 
 def main():
@@ -121,6 +196,12 @@ def main():
                   f"{res.get('p999_ms', 0):>8.2f} {res.get('max_ms', 0):>8.1f} "
                   f"{res.get('positive', 0):>8} {res.get('negative', 0):>4} {'yes' if ok else 'NO':>3}")
         print("targets (issue 5): 50,000 msgs/s with 256 connections; ACK p99 < 5 ms at 5,000 msgs/s")
+        peer = peers(env, traffic)
+        print(f"peer: hl7flow produce of the same file {peer['produce_msgs_per_s']:,.0f} msgs/s; "
+              f"0-hop latency at {RATE}/s p50/p99 {peer.get('p50_ms', float('nan')):.2f}/"
+              f"{peer.get('p99_ms', float('nan')):.2f} ms")
+        if os.environ.get("BENCH_NO_RESULTS") != "1" and not failed:
+            write_section(rows, peer)
     finally:
         for p in reversed(procs):
             if p.poll() is None:

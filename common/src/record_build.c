@@ -329,6 +329,25 @@ static void build_segments(hf_rec_ctx *ctx, const hf_hl7_msg *msg, hf_rec *rec) 
         build_document_text(ctx, rec, txa_seg);
 }
 
+/* True when the message is its segments joined by single CRs, byte for
+ * byte: then segments[] rebuilds it exactly (hf_rec_message_bytes) and raw
+ * is left null instead of carrying the message a second time. */
+static bool rebuilds_exactly(const hf_hl7_msg *msg, hf_span raw, size_t nseg) {
+    const char *at = raw.p, *end = raw.p + raw.len;
+    for (size_t si = 0; si < nseg; si++) {
+        hf_span s = hf_hl7_seg_raw(msg, si);
+        if (s.p != at || s.len < 3)
+            return false;
+        at = s.p + s.len;
+        if (si + 1 < nseg) {
+            if (at >= end || *at != '\r')
+                return false;
+            at++;
+        }
+    }
+    return at == end;
+}
+
 hf_status hf_rec_build(hf_rec_ctx *ctx, const hf_hl7_msg *msg, const hf_rec_meta *meta,
                        hf_rec **out, hf_err *err) {
     hf_rec *rec = &ctx->rec;
@@ -408,6 +427,8 @@ hf_status hf_rec_build(hf_rec_ctx *ctx, const hf_hl7_msg *msg, const hf_rec_meta
     build_quirks(ctx, hf_hl7_msg_quirks(msg), rec);
     if (ctx->oom)
         return hf_err_set(err, HF_ENOMEM, "record: out of memory");
+    if (ctx->text_mode == HF_TXT_ASIS && rebuilds_exactly(msg, rec->raw, nseg))
+        rec->raw = (hf_span){NULL, 0};
     if (ctx->converted_latin1)
         rec->header.text_conversion = (hf_span){"iso-8859-1", 10};
     else if (ctx->converted_repair)

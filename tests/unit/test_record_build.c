@@ -260,9 +260,14 @@ static void z_segments_and_every_segment_stay_on_the_wire_form(void **state) {
     }
     assert_span(r->segments.v[0].fields.v[0], "|");
     assert_span(r->segments.v[0].fields.v[1], "^~\\&");
-    /* raw: MSH to the end of the last segment (the parser's message span) */
-    assert_int_equal(r->raw.len, strlen(ADT) - 1);
-    assert_memory_equal(r->raw.p, ADT, r->raw.len);
+    /* raw: null, as segments joined by CR are the message (MSH to the end
+     * of the last segment); hf_rec_message_bytes gives it back */
+    assert_int_equal(r->raw.len, 0);
+    hf_rec_buf msg = {0};
+    assert_int_equal(hf_rec_message_bytes(r, &msg), HF_OK);
+    assert_int_equal(msg.len, strlen(ADT) - 1);
+    assert_memory_equal(msg.p, ADT, msg.len);
+    hf_rec_buf_free(&msg);
     done(&f);
 }
 

@@ -352,7 +352,8 @@ typedef struct hf_rec {
     hf_rec_document *document;
     hf_rec_merge *merge;
     HF_REC_ARRAY(hf_rec_segment) segments;
-    hf_span raw; /* bytes; null when len 0 */
+    hf_span raw; /* bytes; null (len 0) when segments[] rebuild the message:
+                    read the message with hf_rec_message_bytes */
     HF_REC_ARRAY(hf_span) parse_quirks;
     /* ---- HF_REC_STAGED only ---- */
     hf_rec_facility *facility;     /* enricher */
@@ -455,6 +456,14 @@ hf_status hf_rec_decode_some(hf_rec_ctx *ctx, const void *data, size_t len, hf_r
  * message time comes first, then the blocks in schema order. */
 typedef void (*hf_rec_time_fn)(hf_span text, hf_opt_i64 *ts, void *arg);
 void hf_rec_each_time(hf_rec *rec, hf_rec_form form, hf_rec_time_fn fn, void *arg);
+
+/* Appends the HL7 message of @p rec, byte for byte as the parser read it
+ * (from MSH to the end of the last segment, without the final terminator):
+ * `raw` when set, else the segments joined by CR - the parser leaves raw
+ * null exactly when that join is the message (CR terminators, no blank
+ * lines, nothing transcoded). HF_OK, HF_ENOMEM, or HF_ESYNTAX for a record
+ * with neither raw nor segments. */
+hf_status hf_rec_message_bytes(const hf_rec *rec, hf_rec_buf *out);
 
 /* Deep comparison of two records in shape @p form (spans by content). */
 bool hf_rec_equal(const hf_rec *a, const hf_rec *b, hf_rec_form form);

@@ -146,6 +146,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         HF_LOG(HF_LOG_INFO, "partitions_assigned", HF_LI("count", parts->cnt),
                HF_LB("cooperative", cooperative));
+        if (s->def->on_assign != NULL && s->def->on_assign(s->ctx, rk, parts) != HF_OK) {
+            HF_LOG(HF_LOG_ERROR, "assign_hook_failed", HF_LI("count", parts->cnt));
+            s->fatal = true;
+        }
         if (cooperative) {
             rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
             if (e != NULL) {
@@ -160,6 +164,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         return;
     }
     s->revoked = true;
+    if (s->def->on_revoke != NULL)
+        s->def->on_revoke(s->ctx, parts);
     for (int i = 0; i < parts->cnt; i++) {
         /* A partition we no longer own has no lag of ours. */
         hf_gauge_set(lag_gauge(s, parts->elems[i].topic, parts->elems[i].partition), 0);
@@ -642,6 +648,8 @@ static int stage_loop(hf_stage *s) {
         hf_counter_add(s->in_total, s->nbatch);
         for (;;) {
             rec_result r = s->eos ? run_batch_eos(s) : run_batch_alo(s);
+            if (s->def->batch_done != NULL)
+                s->def->batch_done(s->ctx, r == REC_OK);
             if (r == REC_OK) {
                 hf_counter_add(s->batches_total, 1);
                 s->backoff_ms = s->cfg->retry_backoff_ms;

@@ -109,6 +109,23 @@ typedef struct hf_stage_def {
      * every ~100 ms), with a monotonic clock; for work that must not wait
      * for traffic, e.g. reloading reference data. May be NULL. */
     void (*tick)(void *ctx, int64_t now_ms);
+    /* Partition ownership, for stages with local state (all may be NULL).
+     * on_assign: called from the rebalance callback on the main thread with
+     * the partitions about to be assigned (the whole new assignment under
+     * the eager protocol), before the consumer is assigned them, so before
+     * any of their records is processed. It may block (e.g. consume a
+     * changelog with its own consumer) and may read the group's committed
+     * offsets through @p consumer (rd_kafka_committed). A status other than
+     * HF_OK stops the loop (exit 1): the partitions cannot be processed.
+     * on_revoke: called before partitions are taken away (rebalance, lost
+     * partitions, shutdown), between batches.
+     * batch_done: called after every processed batch: committed = true when
+     * its outputs and offsets are committed, false when it was aborted and
+     * will be processed again (so state changes made during it are void). */
+    hf_status (*on_assign)(void *ctx, rd_kafka_t *consumer,
+                           const rd_kafka_topic_partition_list_t *parts);
+    void (*on_revoke)(void *ctx, const rd_kafka_topic_partition_list_t *parts);
+    void (*batch_done)(void *ctx, bool committed);
 } hf_stage_def;
 
 /* Runs a service: parses --help/--dump-config, loads configuration, inits,

@@ -1,0 +1,383 @@
+"""hl7flow-mpi-linker on the dev broker with a throwaway PostgreSQL.
+
+Generated traffic goes through parser -> enricher -> router onto the typed
+topics (in two halves), then through the linker:
+
+- a baseline run (one replica) links every typed record: empi_id and
+  linkage on every output record, same key and partition as the input, one
+  enterprise id per MRN hash, encounter correlation that follows the ADT
+  story, a changelog record per output;
+- two replicas; one is SIGKILLed after the first half; the survivor takes
+  its partitions, restores their state from the changelog, processes the
+  second half, and its output equals the baseline's, record for record
+  (by message control id; the dev broker shows aborted copies, so every copy
+  must equal the baseline). Fields that depend on the interleaving of
+  different partitions (merges: A40 of one identity and later events of
+  the other) are left out of the comparison;
+- restart with the disk intact (after SIGTERM and after SIGKILL): every
+  partition restores from its checkpoint, not from zero;
+- two replicas, each seeing the same new person under a different MRN
+  (hand-written ADT^A04 pairs): one golden record per person in
+  PostgreSQL, both MRNs linked to it.
+
+Each run has its own consumer group, state directories, database and
+changelog topic (the dev broker is started with schemas/topics plus a
+changelog per run, same partition count).
+"""
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (BIN, REPO, TestFailure, check, check_eq, header, run_suite,  # noqa: E402
+                     wait_for)
+
+import avro.io  # noqa: E402
+import avro.schema  # noqa: E402
+
+HL7FLOW = os.path.join(BIN, "hl7flow")
+LINKER = os.path.join(BIN, "hl7flow-mpi-linker")
+KEY = "integration-test-mrn-key-0123456789"
+TYPED = [f"hl7.parsed.{t}" for t in ("adt", "orm", "oru", "dft", "mdm")]
+CHANGELOG = "hl7flow-mpi-linker-state-changelog"
+RUNS = ("base", "kill", "race")
+STATE = {}
+LINKED_SCHEMA = avro.schema.parse(open(os.path.join(REPO, "schemas", "avro",
+                                                    "hl7.linked.avsc")).read())
+
+
+def decode(value):
+    b = value.encode("latin-1")
+    check_eq(b[0], 0, "magic byte")
+    return avro.io.DatumReader(LINKED_SCHEMA).read(avro.io.BinaryDecoder(io.BytesIO(b[5:])))
+
+
+def start_broker(env):
+    """The dev broker with schemas/topics plus one changelog per run."""
+    topics = os.path.join(env.dir, "topics")
+    base = open(os.path.join(REPO, "schemas", "topics")).read()
+    parts = [ln.split()[1] for ln in base.splitlines() if ln.startswith(CHANGELOG)][0]
+    with open(topics, "w") as f:
+        f.write(base)
+        for r in RUNS:
+            f.write(f"\n{CHANGELOG}-{r} {parts} cleanup.policy=compact\n")
+    bf = os.path.join(env.dir, "bootstrap")
+    env.devbroker = env.start("devbroker", [HL7FLOW, "devbroker", "--brokers", "3", "--topics",
+                                            topics, "--bootstrap-file", bf])
+    wait_for(lambda: os.path.exists(bf) and open(bf).read().strip(), 30, "dev broker")
+    env.bootstrap = open(bf).read().strip()
+
+
+def create_db(env, name):
+    dsn = STATE["dsn"]
+    subprocess.run(["psql", dsn, "-q", "-c", f"CREATE DATABASE {name}"], check=True,
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return dsn.replace("dbname=postgres", f"dbname={name}")
+
+
+def psql(dsn, sql):
+    r = subprocess.run(["psql", dsn, "-At", "-F", "\t", "-c", sql], check=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return [ln.split("\t") for ln in r.stdout.decode().splitlines() if ln]
+
+
+def frames(path):
+    data = open(path, "rb").read()
+    out = []
+    for chunk in data.split(b"\x1c\x0d"):
+        if chunk.strip(b"\r\n"):
+            out.append(chunk + b"\x1c\x0d")
+    return out
+
+
+def end(env, topics):
+    o = env.offsets(topics)
+    return sum(o[t]["end"] for t in topics)
+
+
+def chain_settle(env, want_typed_plus_dlq, timeout=120):
+    def done():
+        t = end(env, TYPED)
+        d = sum(1 for r in env.consume("hl7.dlq", idle_ms=300) if header(r, "dlq.stage") in
+                ("parser", "enricher", "router"))
+        return t if t + d >= want_typed_plus_dlq else None
+    return wait_for(done, timeout, "the chain to route every message", interval=1)
+
+
+def linker(env, name, run, extra=None):
+    e = {"HL7FLOW_GROUP_ID": f"lk-{run}", "HL7FLOW_BATCH_MAX": "200",
+         "HL7FLOW_MRN_HASH_KEY": KEY, "HL7FLOW_INSTANCE_ID": name,
+         "LINKER_STATE_DIR": os.path.join(env.dir, "state", name),
+         "LINKER_CHANGELOG_TOPIC": f"{CHANGELOG}-{run}",
+         "LINKER_DATABASE": STATE["db"][run], "LINKER_CHECKPOINT_MS": "500",
+         "LINKER_MERGE_POLL_MS": "200"}
+    e.update(extra or {})
+    return env.start(name, [LINKER], e)
+
+
+def events(p, name):
+    return [e for e in p.log_events() if e.get("event") == name]
+
+
+def linked_since(env, start):
+    """{control_id: [record dict]} of hl7.linked records after offsets @start."""
+    out = {}
+    for r in env.consume("hl7.linked", idle_ms=1000):
+        if r["offset"] < start.get(r["partition"], 0):
+            continue
+        rec = decode(r["value"])
+        rec["_key"], rec["_partition"] = r["key"], r["partition"]
+        out.setdefault(rec["header"]["control_id"], []).append(rec)
+    return out
+
+
+def linked_ends(env):
+    """{partition: end offset} of hl7.linked now."""
+    ends = {}
+    for r in env.consume("hl7.linked", idle_ms=500):
+        ends[r["partition"]] = max(ends.get(r["partition"], 0), r["offset"] + 1)
+    return ends
+
+
+def wait_linked(env, start, want, timeout=180):
+    def done():
+        got = linked_since(env, start)
+        return got if len(got) >= want else None
+    return wait_for(done, timeout, f"{want} linked control ids", interval=2)
+
+
+def typed_records(env):
+    out = {}
+    for t in TYPED:
+        for r in env.consume(t, idle_ms=500):
+            # Typed records have hl7.linked's layout (canonical + stage fields).
+            cid = decode(r["value"])["header"]["control_id"]
+            out.setdefault(cid, []).append((t, r))
+    return out
+
+
+def comparable(rec, merged):
+    """The part of a linked record that a correct linker makes the same in
+    every run. Kafka orders a patient's records within one topic only, and
+    the router puts each message type on its own topic, so how an ORU
+    interleaves with the ADT and ORM records before it depends on fetch
+    timing: correlation across topics is compared only for ADT (whose
+    encounter story is all on hl7.parsed.adt) and for ORM's own order
+    number. Identities touched by a merge depend on when another
+    partition's A40 was seen and are compared by key only."""
+    lk = rec["linkage"] or {}
+    code = rec["header"]["message_code"]
+    identity = None if rec["_key"] in merged else (rec["empi_id"], lk.get("link_status"))
+    out = [identity, rec["_key"], rec["_partition"]]
+    if code == "ADT":
+        anomalies = sorted(a for a in lk.get("anomalies", []) if a != "event_after_merge")
+        out += [lk.get("encounter_visit_number"), lk.get("encounter_state"), tuple(anomalies)]
+    if code == "ORM":
+        out += [lk.get("order_placer_number")]
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_setup_chain_and_first_half(env):
+    start_broker(env)
+    STATE["dsn"] = env.start_postgres()
+    STATE["db"] = {r: create_db(env, f"empi_{r}") for r in RUNS}
+    path = os.path.join(env.dir, "traffic.mllp")
+    env.run([HL7FLOW, "gen", "--seed", "7", "--count", "1600", "--facilities", "6",
+             "--patients", "120", "--out", path])
+    fr = frames(path)
+    half = len(fr) // 2
+    for name, part in (("h1", fr[:half]), ("h2", fr[half:])):
+        with open(os.path.join(env.dir, f"{name}.mllp"), "wb") as f:
+            f.write(b"".join(part))
+    STATE["halves"] = (half, len(fr) - half)
+    stage = {"HL7FLOW_MRN_HASH_KEY": KEY, "HL7FLOW_BATCH_MAX": "300"}
+    for n in ("parser", "enricher", "router"):
+        env.start(n, [os.path.join(BIN, f"hl7flow-{n}")], dict(stage, HL7FLOW_GROUP_ID=f"t-{n}"))
+    env.produce("hl7.raw.ingest", os.path.join(env.dir, "h1.mllp"))
+    STATE["typed1"] = chain_settle(env, half)
+    check(STATE["typed1"] > half * 0.9, f"most of the first half routed ({STATE['typed1']})")
+
+
+def test_two_replicas_then_kill_one(env):
+    a = linker(env, "kill-a", "kill")
+    b = linker(env, "kill-b", "kill")
+    STATE["kill_a"] = a
+    start = {}
+    wait_for(lambda: events(a, "partitions_assigned") and events(b, "partitions_assigned"), 60,
+             "both replicas assigned")
+    got = wait_linked(env, start, len(typed_records(env)))
+    # Both replicas held partitions when the first half was processed.
+    wait_for(lambda: all(events(x, "state_restored") for x in (a, b)), 30, "restores logged")
+    b_parts = {e["partition"] for e in events(b, "state_restored")}
+    a_parts_before = {e["partition"] for e in events(a, "state_restored")}
+    check(b_parts, "replica b owned partitions")
+    check_eq(b.kill(), -signal.SIGKILL, "b killed")
+    n_restored_before = len(events(a, "state_restored"))
+    env.produce("hl7.raw.ingest", os.path.join(env.dir, "h2.mllp"))
+    total = sum(STATE["halves"])
+    chain_settle(env, total)
+    typed = typed_records(env)
+    STATE["typed"] = typed
+    got = wait_linked(env, start, len(typed), timeout=240)
+    # The survivor restored b's partitions from the changelog with state in them.
+    later = events(a, "state_restored")[n_restored_before:]
+    took = {e["partition"] for e in later} & b_parts
+    check(took, f"survivor restored b's partitions (b had {sorted(b_parts)}, a had "
+                f"{sorted(a_parts_before)}, a restored {[e['partition'] for e in later]})")
+    applied = sum(e["applied"] for e in later if e["partition"] in b_parts)
+    check(applied > 0, "the survivor applied changelog records of b's partitions")
+    check_eq(events(a, "restore_failed"), [], "no failed restore")
+    STATE["kill_out"] = got
+    print(f"# kill run: {len(got)} control ids, survivor restored {applied} states "
+          f"of partitions {sorted(took)}")
+
+
+def test_restart_with_intact_disk_uses_the_checkpoint(env):
+    a = STATE["kill_a"]
+    check_eq(a.term(), 0, "survivor drains on SIGTERM")
+    for how in ("term", "kill"):
+        r = linker(env, f"kill-a-{how}", "kill",
+                   {"LINKER_STATE_DIR": os.path.join(env.dir, "state", "kill-a")})
+        wait_for(lambda: len({e["partition"] for e in events(r, "state_restored")}) == 12, 60,
+                 f"restart ({how}) restores 12 partitions")
+        time.sleep(1.5)  # a checkpoint interval or two
+        restored = events(r, "state_restored")
+        ch = env.offsets([f"{CHANGELOG}-kill"])[f"{CHANGELOG}-kill"]
+        check(all(e["from_checkpoint"] for e in restored if e["to"] > 0),
+              f"every non-empty partition restored from its checkpoint ({how}): {restored}")
+        read = sum(e["records"] for e in restored)
+        check(read < ch["end"] / 4, f"restart read {read} of {ch['end']} changelog records")
+        if how == "term":
+            check_eq(read, 0, "after a clean stop nothing is replayed")
+            check_eq(r.term(), 0, "restarted replica drains")
+        else:
+            check_eq(r.kill(), -signal.SIGKILL, "restarted replica killed")
+    print(f"# restart: changelog {ch['end']} records, replayed {read} after SIGKILL")
+
+
+def test_baseline_equals_kill_run(env):
+    typed = STATE["typed"]
+    start = linked_ends(env)
+    c = linker(env, "base", "base")
+    got = wait_linked(env, start, len(typed), timeout=180)
+    check_eq(c.term(), 0, "baseline drains")
+    kill_out = STATE["kill_out"]
+    merged = set()
+    for db in (STATE["db"]["base"], STATE["db"]["kill"]):
+        for prior, surv in psql(db, "SELECT prior_mrn_hash, survivor_mrn_hash FROM empi_merge"):
+            merged.update((prior, surv))
+    # Every typed record was linked once in the baseline, keyed and placed as its input.
+    check_eq(sorted(got), sorted(typed), "baseline: the same control ids as the typed topics")
+    empi_of = {}
+    for cid, recs in got.items():
+        check_eq(len(recs), 1, f"{cid} linked once")
+        rec = recs[0]
+        (topic, tr), = typed[cid][:1]
+        check_eq(rec["_key"], tr["key"], f"{cid} key")
+        check_eq(rec["_partition"], tr["partition"], f"{cid} partition")
+        check(rec["empi_id"] and rec["empi_id"].startswith("E"), f"{cid} has an empi id")
+        check(rec["linkage"]["linked_ts"] is not None, f"{cid} linked_ts")
+        check(rec["linkage"]["link_status"] in ("new", "auto", "merged"), f"{cid} link_status")
+        if rec["_key"] not in merged:
+            empi_of.setdefault(rec["_key"], set()).add(rec["empi_id"])
+    check(all(len(v) == 1 for v in empi_of.values()), "one empi id per MRN hash")
+    # Correlation: an A01/A04 record's encounter is open, an A03's discharged.
+    for recs in got.values():
+        rec = recs[0]
+        h = rec["header"]
+        if h["message_code"] == "ADT" and h["trigger_event"] in ("A01", "A04"):
+            check(rec["linkage"]["encounter_state"] in ("admitted", "registered"),
+                  f"{h['control_id']} {h['trigger_event']} opens its encounter")
+        if h["message_code"] == "ADT" and h["trigger_event"] == "A03":
+            check_eq(rec["linkage"]["encounter_state"], "discharged", "A03 closes")
+    # The kill run's output equals the baseline's.
+    diffs = []
+    for cid, recs in got.items():
+        want = comparable(recs[0], merged)
+        for k in kill_out.get(cid, []):
+            if comparable(k, merged) != want:
+                diffs.append((cid, comparable(k, merged), want))
+    check_eq(sorted(kill_out), sorted(got), "kill run: the same control ids")
+    check_eq(diffs[:5], [], f"kill run output equals the baseline ({len(diffs)} differ)")
+    # A changelog record per linked record in the baseline.
+    cl = env.offsets([f"{CHANGELOG}-base"])[f"{CHANGELOG}-base"]["end"]
+    check_eq(cl, len(got), "one changelog record per linked record")
+    anomalies = sum(1 for r in got.values() if r[0]["linkage"]["anomalies"])
+    print(f"# baseline: {len(got)} linked, {len(empi_of)} patients, "
+          f"{len(psql(STATE['db']['base'], 'SELECT 1 FROM empi_golden'))} golden records, "
+          f"{anomalies} with anomalies, {len(merged) // 2} merges")
+
+
+def adt_a04(cid, facility, mrn, family, given, dob, sex):
+    segs = [
+        f"MSH|^~\\&|REGSYS|{facility}|HL7FLOW|HUB|20240301120000-0500||ADT^A04^ADT_A01|{cid}|P|2.5.1",
+        f"EVN|A04|20240301120000-0500",
+        f"PID|1||{mrn}^^^{facility}^MR||{family}^{given}||{dob}|{sex}",
+        f"PV1|1|O|CLINIC^^^{facility}||||||||||||||||{mrn}V^^^{facility}^VN",
+    ]
+    return b"\x0b" + "\r".join(segs).encode() + b"\r\x1c\x0d"
+
+
+def test_two_replicas_same_new_person_one_golden_record(env):
+    a = linker(env, "race-a", "race")
+    b = linker(env, "race-b", "race")
+    wait_for(lambda: events(a, "partitions_assigned") and events(b, "partitions_assigned"), 60,
+             "both race replicas assigned")
+
+    def split():
+        pa = {e["partition"] for e in events(a, "state_restored")}
+        pb = {e["partition"] for e in events(b, "state_restored")}
+        return (pa, pb) if pa and pb and not (pa & pb) and len(pa | pb) == 12 else None
+    wait_for(split, 60, "the partitions split between the two replicas")
+    start = linked_ends(env)
+    persons = 40
+    msgs = []
+    for i in range(persons):
+        fam, giv, dob, sex = f"Racetest{i:03d}", f"Pat{chr(65 + i % 26)}", f"19{50 + i % 40}0{1 + i % 9}1{i % 9}", "MF"[i % 2]
+        msgs.append(adt_a04(f"RACE-{i}-A", "HOSP_A", f"RA{i:05d}", fam, giv, dob, sex))
+        msgs.append(adt_a04(f"RACE-{i}-B", "HOSP_B", f"RB{i:05d}", fam, giv, dob, sex))
+    path = os.path.join(env.dir, "race.mllp")
+    with open(path, "wb") as f:
+        f.write(b"".join(msgs))
+    env.produce("hl7.raw.ingest", path)
+    ids = [f"RACE-{i}-{s}" for i in range(persons) for s in "AB"]
+
+    def all_race():
+        got_ = linked_since(env, start)
+        return got_ if all(i in got_ for i in ids) else None
+    got = wait_for(all_race, 120, "every race record linked", interval=2)
+    db = STATE["db"]["race"]
+    golden = psql(db, "SELECT person_key, count(*) FROM empi_golden WHERE family_name LIKE "
+                      "'RACETEST%' GROUP BY person_key")
+    check_eq(len(golden), persons, "one golden record per person")
+    check(all(int(n) == 1 for _, n in golden), "no person has two golden records")
+    both = 0
+    cross = 0
+    for i in range(persons):
+        ra, rb = got[f"RACE-{i}-A"][0], got[f"RACE-{i}-B"][0]
+        check_eq(ra["empi_id"], rb["empi_id"], f"person {i}: both MRNs carry one empi id")
+        check(ra["_key"] != rb["_key"], "different MRN hashes")
+        both += {ra["linkage"]["link_status"], rb["linkage"]["link_status"]} == {"new", "auto"}
+        cross += ra["_partition"] != rb["_partition"]
+    links = psql(db, "SELECT empi_id, count(*) FROM empi_link GROUP BY empi_id HAVING count(*) = 2")
+    check(len(links) >= persons, f"{persons} golden records with two links each")
+    check_eq(both, persons, "one MRN founded each golden record (new), the other joined (auto)")
+    check(cross > 0, "some pairs were processed by different partitions")
+    print(f"# race: {persons} persons, {cross} pairs on different partitions, one golden each")
+
+
+if __name__ == "__main__":
+    run_suite("mpi_linker", [
+        test_setup_chain_and_first_half,
+        test_two_replicas_then_kill_one,
+        test_restart_with_intact_disk_uses_the_checkpoint,
+        test_baseline_equals_kill_run,
+        test_two_replicas_same_new_person_one_golden_record,
+    ], needs_broker=False)

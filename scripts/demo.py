@@ -14,8 +14,8 @@
    latency and throughput, and writes build/demo-report.json.
 
 Stages are added to STAGES as they are built: today the parser, the
-enricher and the router (linker and sinks follow, each issue adding itself
-here). The router's outputs, the typed topics, are the end of the chain.
+enricher, the router and the mpi-linker (sinks follow). hl7.linked is the
+end of the chain.
 """
 import json
 import os
@@ -32,8 +32,11 @@ STAGES = [
     ("parser", "hl7flow-parser", "hl7.raw.ingest", "hl7.validated"),
     ("enricher", "hl7flow-enricher", "hl7.validated", "hl7.enriched"),
     ("router", "hl7flow-router", "hl7.enriched", "hl7.parsed.adt"),
+    ("mpi-linker", "hl7flow-mpi-linker",
+     "hl7.parsed.adt,hl7.parsed.orm,hl7.parsed.oru,hl7.parsed.dft,hl7.parsed.mdm", "hl7.linked"),
 ]
-FINAL = ["hl7.parsed.adt", "hl7.parsed.orm", "hl7.parsed.oru", "hl7.parsed.dft", "hl7.parsed.mdm"]
+TYPED = ["hl7.parsed.adt", "hl7.parsed.orm", "hl7.parsed.oru", "hl7.parsed.dft", "hl7.parsed.mdm"]
+FINAL = ["hl7.linked"]
 # The MRN hash key of the demo only: production keys come from a Kubernetes
 # Secret (HL7FLOW_MRN_HASH_KEY_FILE).
 DEMO_ENV = {"HL7FLOW_MRN_HASH_KEY": "hl7flow-demo-key-not-for-production"}
@@ -60,6 +63,8 @@ def main():
         steady = env.gen(STEADY, seed=7, malformed=2)
         burst = env.gen(COUNT, seed=42, malformed=2)
         final = ",".join(FINAL)
+        DEMO_ENV["LINKER_DATABASE"] = dsn
+        DEMO_ENV["LINKER_STATE_DIR"] = os.path.join(env.dir, "linker-state")
         for i, (name, binary, inp, out) in enumerate(STAGES):
             env.start(name, [os.path.join(BIN, binary)], dict(DEMO_ENV, **{
                 "HL7FLOW_INPUT_TOPICS": inp, "HL7FLOW_OUTPUT_TOPIC": out,
@@ -113,7 +118,7 @@ def main():
             "tables": {},
             "latency_ms": {"p50": latency["p50_ms"], "p99": latency["p99_ms"],
                            "p999": latency["p999_ms"], "at_msgs_per_s": RATE,
-                           "measured_on": "hl7.parsed.*"},
+                           "measured_on": ",".join(FINAL)},
             "throughput_msgs_per_s": round(COUNT / secs, 1),
         }
     finally:

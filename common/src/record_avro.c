@@ -102,6 +102,13 @@ static hf_status check_record(avro_schema_t s, const hf_rdesc *d, size_t nf, con
     return HF_OK;
 }
 
+hf_status hf_rec_check_layout(avro_schema_t s, const hf_rdesc *d, size_t nf, hf_err *err) {
+    s = deref(s);
+    if (!is_avro_record(s))
+        return hf_err_set(err, HF_ECONFIG, "schema: not a record");
+    return check_record(s, d, nf, avro_schema_name(s), err);
+}
+
 hf_status hf_rec_schema_check(avro_schema_t schema, hf_rec_form form, hf_err *err) {
     avro_schema_t s = deref(schema);
     if (!is_avro_record(s))

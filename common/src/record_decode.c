@@ -11,12 +11,7 @@
  */
 #include "record_internal.h"
 
-typedef struct dec {
-    const unsigned char *p, *end, *start;
-    hf_rec_ctx *ctx;
-    hf_err *err;
-    hf_status st; /* first error */
-} dec;
+typedef hf_dec dec; /* record_internal.h */
 
 static bool fail(dec *d, hf_status st, const char *what) {
     if (d->st == HF_OK) {
@@ -376,3 +371,11 @@ hf_status hf_rec_decode(hf_rec_ctx *ctx, const void *data, size_t len, hf_rec_fo
     *out = rec;
     return HF_OK;
 }
+
+/* ---- for record_resolve.c (record_internal.h) ---------------------------- */
+
+bool hf_dec_fail(hf_dec *d, hf_status st, const char *what) { return fail(d, st, what); }
+bool hf_dec_long(hf_dec *d, int64_t *out) { return get_long(d, out); }
+bool hf_dec_bytes(hf_dec *d, hf_span *out) { return get_bytes(d, out); }
+bool hf_dec_branch(hf_dec *d, bool *present) { return get_branch(d, present); }
+bool hf_dec_field(hf_dec *d, const hf_rfield *f, char *base) { return get_field(d, f, base); }

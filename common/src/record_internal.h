@@ -452,4 +452,30 @@ void hf_rb_note(hf_rec_ctx *ctx, const hf_rec_segment *s, hf_rec_note *out);
 void hf_rb_ft(hf_rec_ctx *ctx, const hf_rec_segment *s, hf_rec_ft *out);
 void hf_rb_document(hf_rec_ctx *ctx, const hf_rec_segment *s, hf_rec_document *out);
 
+
+/* ------------------------------------------------------- decoding internals */
+
+/* The decoder's cursor (record_decode.c), shared with record_resolve.c. */
+typedef struct hf_dec {
+    const unsigned char *p, *end, *start;
+    hf_rec_ctx *ctx;
+    hf_err *err;
+    hf_status st; /* first error */
+} hf_dec;
+
+/* Records the first error (with the byte offset) and returns false. */
+bool hf_dec_fail(hf_dec *d, hf_status st, const char *what);
+/* One zig-zag varint. */
+bool hf_dec_long(hf_dec *d, int64_t *out);
+/* A length-prefixed string or bytes, borrowed from the input. */
+bool hf_dec_bytes(hf_dec *d, hf_span *out);
+/* The branch of a ["null", X] union: *present = branch 1. */
+bool hf_dec_branch(hf_dec *d, bool *present);
+/* One field of this build's layout into @p base. */
+bool hf_dec_field(hf_dec *d, const hf_rfield *f, char *base);
+
+/* True when avro schema @p s (a record) has exactly descriptor @p d's
+ * layout (record_avro.c); @p err says where it differs. */
+hf_status hf_rec_check_layout(avro_schema_t s, const hf_rdesc *d, size_t nf, hf_err *err);
+
 #endif

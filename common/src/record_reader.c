@@ -3,9 +3,10 @@
  *
  * Writer ids are checked once each and remembered in a small table: most
  * topics see one id for months, a rolling upgrade adds a second. A writer
- * schema whose layout differs from this build's is refused (HF_ECONFIG,
- * dead-lettered as class schema, replayable after the upgrade); see
- * docs/internals/registry.md, "Readers and schema versions".
+ * schema whose layout differs from this build's is read through a
+ * resolution plan (record_resolve.c: fields by name, defaults for the
+ * missing); one that cannot be resolved (a type changed) is refused
+ * (HF_ECONFIG, dead-lettered as class schema).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,8 @@
 
 typedef struct writer_id {
     int64_t id;
-    bool layout_ok; /* false: refused, with the reason kept */
+    bool layout_ok;     /* false: refused, with the reason kept */
+    hf_rec_plan *plan;  /* another layout read through a plan; NULL: ours */
     char why[160];
 } writer_id;
 
@@ -60,7 +62,13 @@ hf_status hf_rec_reader_new(hf_registry *reg, const char *topic, hf_rec_form for
     return HF_OK;
 }
 
-void hf_rec_reader_destroy(hf_rec_reader *r) { free(r); }
+void hf_rec_reader_destroy(hf_rec_reader *r) {
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->nids; i++)
+        hf_rec_plan_free(r->ids[i].plan);
+    free(r);
+}
 
 uint32_t hf_rec_reader_schema_id(const hf_rec_reader *r) { return r->schema_id; }
 
@@ -84,15 +92,25 @@ static hf_status learn(hf_rec_reader *r, int64_t id, const writer_id **out, hf_e
     writer_id w = {.id = id, .layout_ok = true};
     hf_err why = {0};
     if (hf_rec_schema_check(schema, r->form, &why) != HF_OK) {
-        w.layout_ok = false;
-        size_t n = strnlen(why.msg, sizeof w.why - 1);
-        memcpy(w.why, why.msg, n);
-        w.why[n] = '\0';
+        /* another version of the schema: read it by field name */
+        why = (hf_err){0};
+        hf_status pst = hf_rec_plan_new(schema, r->form, &w.plan, &why);
+        if (pst == HF_ENOMEM) {
+            avro_schema_decref(schema);
+            return hf_err_set(err, HF_ENOMEM, "record reader: out of memory");
+        }
+        if (pst != HF_OK) {
+            w.layout_ok = false;
+            size_t n = strnlen(why.msg, sizeof w.why - 1);
+            memcpy(w.why, why.msg, n);
+            w.why[n] = '\0';
+        }
     }
     avro_schema_decref(schema);
     size_t slot = r->nids;
     if (slot == READER_IDS_MAX) { /* keep slot 0 (the topic's own id) */
         slot = 1 + r->next_evict++ % (READER_IDS_MAX - 1);
+        hf_rec_plan_free(r->ids[slot].plan);
     } else {
         r->nids++;
     }
@@ -123,8 +141,18 @@ hf_status hf_rec_reader_read_some(hf_rec_reader *r, hf_rec_ctx *ctx, const void 
         return st;
     if (!w->layout_ok)
         return hf_err_set(err, HF_ECONFIG,
-                          "writer schema id %lld has another layout than this build reads "
-                          "(%s); replay after upgrading", (long long)v.id, w->why);
+                          "writer schema id %lld cannot be read as this build's schema "
+                          "(%s)", (long long)v.id, w->why);
+    if (w->plan != NULL) {
+        st = hf_rec_decode_resolved(ctx, v.avro.p, v.avro.len, w->plan, out, err);
+        if (st == HF_ESYNTAX) {
+            char detail[sizeof err->msg];
+            snprintf(detail, sizeof detail, "%s", err->msg);
+            return hf_err_set(err, HF_ESYNTAX, "Avro of schema id %lld: %s", (long long)v.id,
+                              detail);
+        }
+        return st;
+    }
     st = fields == UINT64_MAX ? hf_rec_decode(ctx, v.avro.p, v.avro.len, r->form, out, err)
                               : hf_rec_decode_some(ctx, v.avro.p, v.avro.len, r->form, fields, out,
                                                    err);

@@ -449,6 +449,23 @@ static inline void hf_rec_keep(hf_rec *rec, int index) {
 hf_status hf_rec_decode_some(hf_rec_ctx *ctx, const void *data, size_t len, hf_rec_form form,
                              uint64_t fields, hf_rec **out, hf_err *err);
 
+/* Reading records written with another version of a schema (a rolling
+ * upgrade: an older writer, or a newer one this build does not know yet).
+ * A plan maps the writer schema onto this build's layout by field name, as
+ * Avro schema resolution does: writer fields this build lacks are skipped,
+ * fields the writer lacks keep their defaults (null, [], {}). Owned:
+ * hf_rec_plan_free. HF_ECONFIG (with the field) when a type differs or a
+ * field without default is missing: such versions are not FULL-compatible. */
+typedef struct hf_rec_plan hf_rec_plan;
+hf_status hf_rec_plan_new(avro_schema_t writer, hf_rec_form form, hf_rec_plan **out, hf_err *err);
+void hf_rec_plan_free(hf_rec_plan *plan);
+
+/* hf_rec_decode for Avro written with the plan's writer schema. The record
+ * (this build's layout) borrows strings from @p data; its source is empty,
+ * so re-encoding encodes every field. Same errors as hf_rec_decode. */
+hf_status hf_rec_decode_resolved(hf_rec_ctx *ctx, const void *data, size_t len,
+                                 const hf_rec_plan *plan, hf_rec **out, hf_err *err);
+
 /* Calls @p fn for every HL7 date/time of @p rec in shape @p form: the
  * value as sent (`<name>_datetime`, empty when absent) and a pointer to its
  * instant (`<name>_ts`), which fn may set - e.g. the enricher reading the

@@ -9,10 +9,11 @@
  *   - looks the writer id up in the registry once (cached) and compares its
  *     schema with this build's layout (hf_rec_schema_check);
  *   - decodes a matching writer directly (zero-copy, hf_rec_decode);
- *   - resolves any other writer schema against the topic's current schema
- *     with avro-c's schema resolution (FULL compatibility guarantees it
- *     works for every registered version), re-encodes the result in this
- *     build's layout and decodes that: slower, only for old writers.
+ *   - reads any other writer schema through a resolution plan
+ *     (hf_rec_plan_new: fields matched by name, writer-only fields skipped,
+ *     missing ones at their defaults), so records of an older or newer
+ *     version of the topic's schema are read during a rolling upgrade;
+ *     slower, and nothing is copied on re-encode for them.
  * The reader schema is the latest registered schema of the input topic,
  * which must have this build's layout (checked when the reader is made,
  * as the parser checks its output schema).

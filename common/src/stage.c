@@ -147,8 +147,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         HF_LOG(HF_LOG_INFO, "partitions_assigned", HF_LI("count", parts->cnt),
                HF_LB("cooperative", cooperative));
         if (s->def->on_assign != NULL && s->def->on_assign(s->ctx, rk, parts) != HF_OK) {
+            /* The partitions cannot be processed (their state is not
+             * there): take none, drop the batch in hand, stop. */
             HF_LOG(HF_LOG_ERROR, "assign_hook_failed", HF_LI("count", parts->cnt));
             s->fatal = true;
+            s->revoked = true;
+            return;
         }
         if (cooperative) {
             rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
@@ -431,6 +435,8 @@ static rec_result run_batch_eos(hf_stage *s) {
     if (a != TXN_OK)
         return a == TXN_FATAL ? REC_FATAL : REC_ABORT;
     rec_result r = process_batch_once(s);
+    if (r == REC_OK && s->fatal)
+        r = REC_FATAL; /* never commit once the loop must stop */
     if (r == REC_OK) {
         rd_kafka_topic_partition_list_t *offs = batch_offsets(s, true);
         rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(s->consumer);
@@ -466,7 +472,7 @@ static rec_result run_batch_eos(hf_stage *s) {
 static rec_result run_batch_alo(hf_stage *s) {
     s->dr_failed = 0;
     rec_result r = process_batch_once(s);
-    if (r != REC_OK)
+    if (r != REC_OK || s->fatal)
         return r == REC_FATAL || s->fatal ? REC_FATAL : r;
     int64_t t0 = hf_mono_ns();
     rd_kafka_resp_err_t ferr = rd_kafka_flush(s->producer, (int)s->cfg->commit_timeout_ms);

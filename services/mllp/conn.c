@@ -116,9 +116,12 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg) {
     if (!c->paused || c->srv->draining || c->closing)
         return;
     c->paused = false;
-    bufferevent_enable(c->bev, EV_READ);
+    if (!c->eof)
+        bufferevent_enable(c->bev, EV_READ);
     /* Frames already buffered would otherwise wait for the next bytes. */
     conn_input(c);
+    if (c->eof && c->npending == 0 && !c->closing && !c->close_now)
+        conn_close_after_write(c, "client_closed");
 }
 
 /* Writes @p len bytes to the client. On plain TCP with nothing queued, the
@@ -167,7 +170,13 @@ void mllp_conn_flush(mllp_conn *c) {
                    HF_LID("reason", e->reason != NULL ? e->reason : "unknown"));
         free(e);
     }
-    if (c->npending == 0 && (c->eof || s->draining)) {
+    /* A paused connection may still hold whole frames the client sent
+     * before closing its side: they are answered before the close. */
+    bool unread = c->paused && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0;
+    if (c->npending == 0 && (s->draining || (c->eof && !unread))) {
+        if (unread) /* draining: never read, never acknowledged; the sender resends */
+            HF_LOG(HF_LOG_WARN, "unread_input_at_drain", HF_LI("connection", c->id),
+                   HF_LI("bytes", (int64_t)evbuffer_get_length(bufferevent_get_input(c->bev))));
         conn_close_after_write(c, c->eof ? "client_closed" : "drain");
         return;
     }

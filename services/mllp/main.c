@@ -77,9 +77,15 @@ static hf_status load_routes(mllp_srv *s, hf_err *err) {
         size_t cap = 1 << 20;
         file = malloc(cap + 1);
         size_t n = file != NULL ? fread(file, 1, cap, f) : 0;
+        bool whole = file != NULL && feof(f) && !ferror(f);
         fclose(f);
         if (file == NULL)
             return hf_err_set(err, HF_ENOMEM, "MLLP_ROUTES");
+        if (!whole) {
+            free(file);
+            return hf_err_set(err, HF_ECONFIG, "MLLP_ROUTES: %s is larger than 1 MiB or unreadable",
+                              text + 1);
+        }
         file[n] = '\0';
         text = file;
     }

@@ -61,6 +61,15 @@ hf_status rtr_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
     if (rec->patient->mrn.len == 0)
         return to_dlq(why, "unroutable", "PID-3.1: no patient identifier (MRN) to key the record");
 
+    /* The hash joins its parts with '|' (DESIGN.md): a '|' inside one (an
+     * escaped \F\ in the HL7) would let two patients share a key. */
+    if (memchr(rec->patient->mrn.p, '|', rec->patient->mrn.len) != NULL ||
+        (rec->patient->mrn_assigning_authority.len > 0 &&
+         memchr(rec->patient->mrn_assigning_authority.p, '|',
+                rec->patient->mrn_assigning_authority.len) != NULL) ||
+        (rec->facility_id.len > 0 && memchr(rec->facility_id.p, '|', rec->facility_id.len) != NULL))
+        return to_dlq(why, "unroutable", "PID-3: the MRN, its assigning authority or the facility "
+                                         "id holds a '|', which the MRN hash uses as separator");
     char hash[HF_MRN_HASH_HEX_LEN + 1];
     if (hf_mrn_hash(c->hasher, rec->facility_id, rec->patient->mrn_assigning_authority,
                     rec->patient->mrn, hash) != HF_OK)

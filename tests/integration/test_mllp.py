@@ -425,6 +425,24 @@ def test_slow_client_does_not_hold_up_others(env):
     print(f"# slow client: {len(data)} bytes one at a time; {n} fast ACKs meanwhile, slowest {worst*1000:.1f} ms")
 
 
+def test_pipelined_frames_before_a_half_close_are_all_answered(env):
+    # More frames than MLLP_MAX_INFLIGHT sent at once, then the client shuts
+    # its sending side: the listener pauses reading at the in-flight limit,
+    # sees the EOF, and must still store and answer every whole frame.
+    lst = start_listener(env, "mllp-halfclose", {"MLLP_MAX_INFLIGHT": "4"})
+    c = Client(lst.port)
+    msgs = [hl7(b"HALF-%d" % i) for i in range(40)]
+    c.send_raw(b"".join(frame(m) for m in msgs))
+    c.s.shutdown(socket.SHUT_WR)
+    for m in msgs:
+        check_ack(c.recv_frame(20), m, b"AA")
+    check(c.closed_by_peer(10), "the listener closes after the last ACK")
+    c.close()
+    got = records_by_ctrl(env)
+    check(all(len(got.get(f"HALF-{i}", [])) == 1 for i in range(40)), "each pipelined frame stored once")
+    check_eq(lst.term(), 0, "listener exit status")
+
+
 def test_connection_limit_and_idle_timeout(env):
     lst = start_listener(env, "mllp-conns", {"MLLP_MAX_CONNECTIONS": "3", "MLLP_IDLE_TIMEOUT_MS": "800"})
     cs = [Client(lst.port) for _ in range(3)]
@@ -622,6 +640,7 @@ TESTS = [
     test_not_hl7_enhanced_mode_and_inbound_acks,
     test_garbage_oversized_and_mid_frame_disconnect,
     test_slow_client_does_not_hold_up_others,
+    test_pipelined_frames_before_a_half_close_are_all_answered,
     test_connection_limit_and_idle_timeout,
     test_routing_rules_set_source_and_facility,
     test_many_connections_with_loadgen,

@@ -42,6 +42,19 @@ static void separators_keep_fields_apart(void **state) {
     hf_mrn_hasher_free(h);
 }
 
+/* The DESIGN.md format joins with a bare '|': parts that contain one can
+ * collide, which is why the router refuses them (router_transform.c). */
+static void a_bar_inside_a_part_collides(void **state) {
+    (void)state;
+    hf_mrn_hasher *h = NULL;
+    assert_int_equal(hf_mrn_hasher_new(KEY, strlen(KEY), &h, NULL), HF_OK);
+    char a[HF_MRN_HASH_HEX_LEN + 1], b[HF_MRN_HASH_HEX_LEN + 1];
+    assert_int_equal(hf_mrn_hash(h, S("HOSP_A"), S("AUTH|1"), S("2"), a), HF_OK);
+    assert_int_equal(hf_mrn_hash(h, S("HOSP_A"), S("AUTH"), S("1|2"), b), HF_OK);
+    assert_string_equal(a, b);
+    hf_mrn_hasher_free(h);
+}
+
 static void other_key_other_hash(void **state) {
     (void)state;
     hf_mrn_hasher *h1 = NULL, *h2 = NULL;
@@ -68,6 +81,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hash_matches_openssl_cli),
         cmocka_unit_test(separators_keep_fields_apart),
+        cmocka_unit_test(a_bar_inside_a_part_collides),
         cmocka_unit_test(other_key_other_hash),
         cmocka_unit_test(short_key_is_refused),
     };

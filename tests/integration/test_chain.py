@@ -422,6 +422,35 @@ def test_code_maps_give_standard_codes(env):
         own.close()
 
 
+def test_mrn_with_a_separator_is_not_keyed(env):
+    # PID-3.1 "12\F\34" unescapes to "12|34": joined with '|' into the MRN
+    # hash it could collide with another patient's, so it is dead-lettered.
+    own = Env("chain-bar")
+    try:
+        own.start_devbroker()
+        msgs = []
+        for i, mrn in enumerate([b"1234", b"12\\F\\34"]):
+            msgs.append(b"MSH|^~\\&|APP|HOSP_A|HL7FLOW|HUB|20240101120000||ADT^A08^ADT_A01|BAR-%d|P|2.5.1\r"
+                        b"EVN|A08|20240101120000\rPID|1||" % i + mrn +
+                        b"^^^HOSP_A^MR||DOE^JANE||19800101|F\rPV1|1|I\r")
+        path = os.path.join(own.dir, "bar.mllp")
+        with open(path, "wb") as f:
+            for m in msgs:
+                f.write(b"\x0b" + m + b"\x1c\x0d")
+        own.produce("hl7.raw.ingest", path)
+        procs = start_chain(own)
+        v, e, t, d = settle(own, 2, timeout=120)
+        for p in procs:
+            check_eq(p.term(), 0, f"{p.name} exit status")
+        check_eq(t, 1, "the plain MRN is routed")
+        r = d.get("router", [])
+        check_eq([header(x, "message_control_id") for x in r], ["BAR-1"], "the MRN with '|' is not")
+        check_eq(header(r[0], "dlq.error_class"), "unroutable", "class")
+        check("'|'" in header(r[0], "dlq.error"), f"the reason: {header(r[0], 'dlq.error')}")
+    finally:
+        own.close()
+
+
 def test_bad_configuration_is_refused(env):
     r = env.run([ROUTER], {"HL7FLOW_MRN_HASH_KEY": "short"}, check_rc=False, timeout=30)
     check_eq(r.returncode, 2, "router exit status with a short key")
@@ -479,6 +508,7 @@ if __name__ == "__main__":
         test_unknown_facility_dlq_then_reload,
         test_routes_are_configuration,
         test_code_maps_give_standard_codes,
+        test_mrn_with_a_separator_is_not_keyed,
         test_bad_configuration_is_refused,
         test_shared_corpus_is_accounted_for,
     ])

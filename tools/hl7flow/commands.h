@@ -14,5 +14,6 @@ int cmd_topics(int argc, char **argv);    /* schemas/topics as a table or KafkaT
 int cmd_schemas(int argc, char **argv);   /* schema registry and compatibility tool */
 int cmd_loadgen(int argc, char **argv);   /* MLLP load generator with ACK latency */
 int cmd_facilities(int argc, char **argv); /* facility directory: check, show, watch */
+int cmd_dlq(int argc, char **argv);        /* dead-letter queue: list, show, replay, summary */
 
 #endif

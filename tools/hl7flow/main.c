@@ -24,6 +24,7 @@ static const cli_command COMMANDS[] = {
     {"parse", cmd_parse, "parse HL7 v2 files; print each leaf as SEG[n]-F[r].C.S<TAB>value"},
     {"loadgen", cmd_loadgen, "drive the MLLP listener over many connections; ACK latency percentiles"},
     {"facilities", cmd_facilities, "check, show or watch the facility directory (JSON file or PostgreSQL)"},
+    {"dlq", cmd_dlq, "list, show, replay and summarize dead-lettered records (hl7.dlq)"},
 };
 
 static void usage(FILE *out) {

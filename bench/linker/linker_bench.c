@@ -6,11 +6,16 @@
  *      (pending batch, then RocksDB), decode, apply (hf_ls_apply), encode,
  *      put into the pending batch; the batch is written every 2000 events
  *      as the stage loop's commit does. Reports events/s;
+ *   2b. peer, same run: RocksDB alone on the same store and the same
+ *      random patient sequence - read the stored value (pending batch,
+ *      then RocksDB), put it back unchanged, write every 2000 - so the
+ *      ratio shows what decode/apply/encode cost on top of the storage;
  *   3. restore: one partition's share (1M / 12) of changelog values applied
  *      to a new store the way a restore does (applied-offset check, write
  *      batches of 10,000). Reports seconds. The Kafka fetch of the
  *      changelog is not included (the dev broker cannot hold 12 x 5 MiB of
  *      it, docs/devbroker.md): add the fetch time of your cluster.
+ * The last line is `RESULT {json}` for bench/linker/results.py.
  * Usage: linker_bench DIR [PATIENTS] [EVENTS]. */
 #include <rocksdb/c.h>
 #include <stdio.h>
@@ -122,6 +127,7 @@ int main(int argc, char **argv) {
            (double)bytes / (double)patients, load_s);
 
     /* 2. events */
+    const uint64_t seed = rng;
     rocksdb_writebatch_wi_t *pending = rocksdb_writebatch_wi_create(0, 1);
     const char *kinds[] = {"ADT", "ORU", "ORM", "ADT"};
     t0 = now_s();
@@ -166,6 +172,37 @@ int main(int argc, char **argv) {
     double ev_s = now_s() - t0;
     printf("events: %ld on %ld patients in state, %.0f events/s (state path only)\n", events,
            patients, (double)events / ev_s);
+
+    /* 2b. peer: the storage alone, same patients in the same order */
+    rng = seed;
+    rocksdb_writebatch_wi_clear(pending);
+    t0 = now_s();
+    size_t peer_bytes = 0;
+    for (long n = 0; n < events; n++) {
+        long i = (long)(next_rand() % (uint64_t)patients);
+        key_of(i, key);
+        size_t len = 0;
+        char *v = rocksdb_writebatch_wi_get_from_batch_and_db(pending, db, ro, key, 64, &len, &e);
+        die(e);
+        if (v == NULL) {
+            fprintf(stderr, "peer: state of patient %ld missing\n", i);
+            return 1;
+        }
+        peer_bytes += len;
+        rocksdb_writebatch_wi_put(pending, key, 64, v, len);
+        free(v);
+        if ((n + 1) % 2000 == 0) {
+            rocksdb_write_writebatch_wi(db, wo, pending, &e);
+            die(e);
+            rocksdb_writebatch_wi_clear(pending);
+        }
+    }
+    rocksdb_write_writebatch_wi(db, wo, pending, &e);
+    die(e);
+    double peer_s = now_s() - t0;
+    printf("peer: RocksDB get+put of the same values, same patients: %.0f ops/s "
+           "(linker state path / peer = %.2f)\n",
+           (double)events / peer_s, peer_s / ev_s);
 
     /* 3. restore of one partition's share */
     snprintf(path, sizeof path, "%s/restore", argv[1]);
@@ -214,6 +251,11 @@ int main(int argc, char **argv) {
     printf("restore: %ld states of one partition (1/12 of %ld) applied in %.2f s "
            "(%.0f states/s; changelog fetch not included)\n",
            nv, patients, rs, (double)nv / rs);
+    printf("RESULT {\"patients\": %ld, \"events\": %ld, \"bytes_per_state\": %.0f, "
+           "\"load_s\": %.2f, \"events_per_s\": %.0f, \"peer_ops_per_s\": %.0f, "
+           "\"peer_bytes_per_value\": %.0f, \"restore_states\": %ld, \"restore_s\": %.3f}\n",
+           patients, events, (double)bytes / (double)patients, load_s, (double)events / ev_s,
+           (double)events / peer_s, (double)peer_bytes / (double)events, nv, rs);
     for (long i = 0; i < nv; i++)
         free(vals[i]);
     free(vals);

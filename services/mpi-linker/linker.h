@@ -39,37 +39,49 @@ typedef struct mpi_cfg {
     int64_t checkpoint_ms;     /* LINKER_CHECKPOINT_MS */
     int64_t merge_poll_ms;     /* LINKER_MERGE_POLL_MS */
     int64_t restore_timeout_ms;/* LINKER_RESTORE_TIMEOUT_MS */
+    char *match_model;         /* LINKER_MATCH_MODEL (model file path) */
+    int64_t candidates_per_key;/* LINKER_MATCH_CANDIDATES_PER_KEY */
 } mpi_cfg;
 
 /* ---- EMPI (linker_empi.c) ---------------------------------------------- */
 
 typedef struct mpi_empi mpi_empi;
 
-/* What identity assignment looks at. */
+/* What identity assignment looks at (spans borrowed for the call). */
 typedef struct mpi_person {
     const char *mrn_hash;       /* the record key */
     hf_span facility_id;
-    hf_span family, given, sex; /* normalized where the enricher gave them */
-    hf_opt_i32 birth_date;
+    hf_person who;              /* demographics to match on (hf_ls_person_of) */
+    hf_opt_i32 birth_date;      /* for the golden record's display columns */
 } mpi_person;
 
 typedef struct mpi_identity {
     char empi_id[HF_LS_TEXT];
-    char link_status[16];       /* new | auto | merged */
+    char link_status[16];       /* new | auto | review | merged */
     double match_score;
     bool has_match_score;
 } mpi_identity;
 
-/* Connects to @p conninfo and runs the migrations (under an advisory lock,
- * so replicas starting together do not race). *out owned: mpi_empi_close.
- * HF_ERETRY when PostgreSQL is unreachable, HF_ECONFIG when a statement
- * fails. */
-hf_status mpi_empi_open(const char *conninfo, mpi_empi **out, hf_err *err);
+/* What mpi_empi_open needs (strings borrowed for the call). */
+typedef struct mpi_empi_cfg {
+    const char *conninfo;       /* libpq URI or conninfo */
+    const char *model_path;     /* match model file (hf_match_model_load) */
+    const char *fleet_key;      /* HL7FLOW_MRN_HASH_KEY: derives the blocking and seal keys */
+    int64_t candidates_per_key; /* most recent records scored per blocking key */
+} mpi_empi_cfg;
+
+/* Loads the match model, derives the keys, connects and runs the
+ * migrations (under an advisory lock, so replicas starting together do not
+ * race). *out owned: mpi_empi_close. HF_ERETRY when PostgreSQL is
+ * unreachable, HF_ECONFIG when the model file or a statement fails. */
+hf_status mpi_empi_open(const mpi_empi_cfg *cfg, mpi_empi **out, hf_err *err);
 void mpi_empi_close(mpi_empi *e);
 
-/* The enterprise id of @p p, creating the link (and the golden record)
- * when the MRN hash has none, race-free between replicas (see the file
- * comment). HF_ERETRY when the database is unreachable. */
+/* The enterprise id of @p p: the MRN hash's link when it has one, else a
+ * new link by the matching rules (auto-link to the best candidate, or a new
+ * golden record with status new or review), race-free between replicas
+ * (see the file comment of linker_empi.c). HF_ERETRY when the database is
+ * unreachable or a statement fails. */
 hf_status mpi_empi_assign(mpi_empi *e, const mpi_person *p, mpi_identity *out, hf_err *err);
 
 /* Records that identity @p prior was merged into @p survivor (A40):

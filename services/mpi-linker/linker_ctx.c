@@ -138,7 +138,9 @@ hf_status mpi_ctx_new(const mpi_cfg *cfg, const hf_registry_cfg *reg_cfg,
         st = hf_err_set(err, HF_ECONFIG, "LINKER_DATABASE: required (a libpq conninfo or URI)");
         goto fail;
     }
-    if ((st = mpi_empi_open(cfg->database, &c->empi, err)) != HF_OK)
+    const mpi_empi_cfg ecfg = {cfg->database, cfg->match_model, cfg->mrn_key,
+                               cfg->candidates_per_key};
+    if ((st = mpi_empi_open(&ecfg, &c->empi, err)) != HF_OK)
         goto fail;
     if ((st = mpi_stores_open(cfg->state_dir, cfg->changelog, stage->input_topics,
                               cfg->restore_timeout_ms, &c->stores, err)) != HF_OK)

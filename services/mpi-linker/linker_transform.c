@@ -30,29 +30,14 @@ static hf_rec_reader *reader_of(mpi_ctx *c, const char *topic) {
 static hf_span zspan(const char *z) { return (hf_span){z, strlen(z)}; }
 
 /* The person EMPI assignment looks at: the enricher's normalized name and
- * sex when present, else PID as sent. */
+ * sex when present, else PID as sent (hf_ls_person_of). */
 static void person_of(const hf_rec *rec, const char *key, mpi_person *p) {
     memset(p, 0, sizeof *p);
     p->mrn_hash = key;
     p->facility_id = rec->facility_id;
-    const hf_rec_patient *pid = rec->patient;
-    if (pid != NULL) {
-        if (pid->names.n > 0) {
-            p->family = pid->names.v[0].family;
-            p->given = pid->names.v[0].given;
-        }
-        p->sex = pid->sex;
-        p->birth_date = pid->birth_date;
-    }
-    const hf_rec_enrichment *en = rec->enrichment;
-    if (en != NULL) {
-        if (en->patient_family_name.len > 0)
-            p->family = en->patient_family_name;
-        if (en->patient_given_name.len > 0)
-            p->given = en->patient_given_name;
-        if (en->patient_sex.len > 0)
-            p->sex = en->patient_sex;
-    }
+    hf_ls_person_of(rec, &p->who);
+    if (rec->patient != NULL)
+        p->birth_date = rec->patient->birth_date;
 }
 
 /* Fills rec->empi_id and rec->linkage (memory from the record context). */

@@ -25,6 +25,12 @@ static const hf_cfg_var LINKER_VARS[] = {
      NULL, "how often merges made by other replicas are read from the database"},
     {"LINKER_RESTORE_TIMEOUT_MS", HF_CFG_INT, "600000", offsetof(mpi_cfg, restore_timeout_ms), 1000,
      86400000, NULL, "longest restore of one partition before the replica gives up (exit 1)"},
+    {"LINKER_MATCH_MODEL", HF_CFG_STR, "config/match/model.conf", offsetof(mpi_cfg, match_model),
+     0, 0, NULL, "patient-matching model file (m/u per comparison level, prior, auto-link and "
+     "review thresholds; docs/internals/matching.md)"},
+    {"LINKER_MATCH_CANDIDATES_PER_KEY", HF_CFG_INT, "50", offsetof(mpi_cfg, candidates_per_key),
+     1, 10000, NULL, "most recent records scored per blocking key (caps large blocks such as a "
+     "common birthday or surname)"},
 };
 
 static hf_status linker_init(void **ctx, const hf_stage_cfg *cfg, hf_err *err) {

@@ -16,9 +16,16 @@ topics (in two halves), then through the linker:
   the other) are left out of the comparison;
 - restart with the disk intact (after SIGTERM and after SIGKILL): every
   partition restores from its checkpoint, not from zero;
-- two replicas, each seeing the same new person under a different MRN
-  (hand-written ADT^A04 pairs): one golden record per person in
-  PostgreSQL, both MRNs linked to it.
+- enterprise ids by probabilistic matching (hand-written ADT^A04s): the
+  same person under two MRNs at two facilities with a typo in the name gets
+  one empi_id (auto, with its match probability); a different person with
+  the same name and another birth date and address gets another; a
+  borderline pair (same name and sex, another birth date, nothing else)
+  gets a new identity queued for review with its candidate; the blocking
+  index holds keyed hashes only and the comparison data is sealed;
+- two replicas, each seeing a variant of the same new person (another MRN,
+  another facility, a typo in the family name) at once: one golden record
+  per person in PostgreSQL, both MRNs linked to it.
 
 Each run has its own consumer group, state directories, database and
 changelog topic (the dev broker is started with schemas/topics plus a
@@ -44,7 +51,7 @@ LINKER = os.path.join(BIN, "hl7flow-mpi-linker")
 KEY = "integration-test-mrn-key-0123456789"
 TYPED = [f"hl7.parsed.{t}" for t in ("adt", "orm", "oru", "dft", "mdm")]
 CHANGELOG = "hl7flow-mpi-linker-state-changelog"
-RUNS = ("base", "kill", "race")
+RUNS = ("base", "kill", "race", "match")
 STATE = {}
 LINKED_SCHEMA = avro.schema.parse(open(os.path.join(REPO, "schemas", "avro",
                                                     "hl7.linked.avsc")).read())
@@ -284,7 +291,8 @@ def test_baseline_equals_kill_run(env):
         check_eq(rec["_partition"], tr["partition"], f"{cid} partition")
         check(rec["empi_id"] and rec["empi_id"].startswith("E"), f"{cid} has an empi id")
         check(rec["linkage"]["linked_ts"] is not None, f"{cid} linked_ts")
-        check(rec["linkage"]["link_status"] in ("new", "auto", "merged"), f"{cid} link_status")
+        check(rec["linkage"]["link_status"] in ("new", "auto", "review", "merged"),
+              f"{cid} link_status")
         if rec["_key"] not in merged:
             empi_of.setdefault(rec["_key"], set()).add(rec["empi_id"])
     check(all(len(v) == 1 for v in empi_of.values()), "one empi id per MRN hash")
@@ -315,19 +323,136 @@ def test_baseline_equals_kill_run(env):
           f"{anomalies} with anomalies, {len(merged) // 2} merges")
 
 
-def adt_a04(cid, facility, mrn, family, given, dob, sex):
+def adt_a04(cid, facility, mrn, family, given, dob, sex, addr="", phone=""):
     segs = [
         f"MSH|^~\\&|REGSYS|{facility}|HL7FLOW|HUB|20240301120000-0500||ADT^A04^ADT_A01|{cid}|P|2.5.1",
         f"EVN|A04|20240301120000-0500",
-        f"PID|1||{mrn}^^^{facility}^MR||{family}^{given}||{dob}|{sex}",
+        f"PID|1||{mrn}^^^{facility}^MR||{family}^{given}||{dob}|{sex}|||{addr}||{phone}",
         f"PV1|1|O|CLINIC^^^{facility}||||||||||||||||{mrn}V^^^{facility}^VN",
     ]
     return b"\x0b" + "\r".join(segs).encode() + b"\r\x1c\x0d"
 
 
+def produce_msgs(env, name, msgs):
+    path = os.path.join(env.dir, f"{name}.mllp")
+    with open(path, "wb") as f:
+        f.write(b"".join(msgs))
+    env.produce("hl7.raw.ingest", path)
+
+
+def wait_ids(env, start, ids, timeout=120):
+    def done():
+        got_ = linked_since(env, start)
+        return got_ if all(i in got_ for i in ids) else None
+    return wait_for(done, timeout, f"{len(ids)} records linked", interval=2)
+
+
+def test_probabilistic_enterprise_ids(env):
+    m = linker(env, "match-a", "match")
+    try:
+        check_matching(env, m)
+    finally:
+        if m.alive():  # a failed check must not leave it linking the next test's records
+            m.kill()
+
+
+def check_matching(env, m):
+    wait_for(lambda: events(m, "partitions_assigned"), 60, "match replica assigned")
+    wait_for(lambda: len({e["partition"] for e in events(m, "state_restored")}) == 12, 60,
+             "match replica restored its partitions")
+    start = linked_ends(env)
+    addr = "42 Elm Street^^Springfield^IL^62704"
+    msgs = [
+        # Same person, two facilities, two MRNs, a typo in the family name.
+        adt_a04("EMPI-SAME-1", "HOSP_A", "SM1001", "Johnson", "Margaret", "19620314", "F", addr,
+                "(217)555-0142"),
+        adt_a04("EMPI-SAME-2", "HOSP_C", "ZX77", "Jonhson", "Margaret", "19620314", "F", addr,
+                "217-555-0142"),
+        # Same name, another birth date, another address and phone: another person.
+        adt_a04("EMPI-OTHER", "HOSP_B", "OT5005", "Johnson", "Margaret", "19881102", "F",
+                "1187 Oak Avenue^^Springfield^IL^62629", "2175550987"),
+        # Borderline: same name and sex, another birth date in the same year,
+        # nothing else to tell them apart.
+        adt_a04("EMPI-BORDER-1", "HOSP_A", "BD1", "Okafor", "Chidi", "19700101", "M"),
+        adt_a04("EMPI-BORDER-2", "HOSP_D", "BD2", "Okafor", "Chidi", "19700923", "M"),
+    ]
+    # One at a time, so "first" and "second" of each pair are well defined.
+    got = {}
+    for i, msg in enumerate(msgs):
+        cid = msg.split(b"|")[9].decode()
+        produce_msgs(env, f"match-{i}", [msg])
+        got.update(wait_ids(env, start, [cid]))
+    lk = {m.split(b"|")[9].decode(): None for m in msgs}
+    lk = {cid: got[cid][0] for cid in lk}
+    same1, same2 = lk["EMPI-SAME-1"], lk["EMPI-SAME-2"]
+    check_eq(same1["linkage"]["link_status"], "new", "first registration founds an identity")
+    check_eq(same2["linkage"]["link_status"], "auto", "the typo variant is linked automatically")
+    check_eq(same2["empi_id"], same1["empi_id"], "same person, two MRNs, one empi_id")
+    check(same1["_key"] != same2["_key"], "two MRN hashes")
+    check(same2["linkage"]["match_score"] >= 0.99,
+          f"auto link at or above the link threshold ({same2['linkage']['match_score']})")
+    other = lk["EMPI-OTHER"]
+    check(other["empi_id"] != same1["empi_id"], "same name, another birth date: another empi_id")
+    check_eq(other["linkage"]["link_status"], "new", "a clearly different person is new")
+    b1, b2 = lk["EMPI-BORDER-1"], lk["EMPI-BORDER-2"]
+    check_eq(b2["linkage"]["link_status"], "review", "the borderline pair goes to review")
+    check(b2["empi_id"] != b1["empi_id"], "a review case gets its own identity meanwhile")
+    check(0.5 <= b2["linkage"]["match_score"] < 0.99,
+          f"review score between the thresholds ({b2['linkage']['match_score']})")
+    db = STATE["db"]["match"]
+    review = psql(db, "SELECT mrn_hash, empi_id, candidate_mrn_hash, candidate_empi_id, status "
+                      f"FROM empi_review WHERE mrn_hash IN ('{b1['_key']}', '{b2['_key']}', "
+                      f"'{same1['_key']}', '{same2['_key']}', '{other['_key']}')")
+    check_eq(review, [[b2["_key"], b2["empi_id"], b1["_key"], b1["empi_id"], "open"]],
+             "one review row: the borderline record and its candidate")
+    links = {r[0]: r[1:] for r in psql(db, "SELECT mrn_hash, empi_id, link_status FROM empi_link")}
+    check_eq(links[same2["_key"]], [same1["empi_id"], "auto"], "database link of the variant")
+    check_eq(len({r["empi_id"] for r in lk.values()}), 4,
+             "four identities: Margaret, the other Margaret, both Chidis")
+    # The shared index holds keyed hashes only; comparison data is sealed.
+    blocks = psql(db, "SELECT key_hash FROM empi_block")
+    check(len(blocks) >= 5 * 4, f"blocking keys indexed ({len(blocks)})")
+    check(all(len(h) == 32 and set(h) <= set("0123456789abcdef") for (h,) in blocks),
+          "block keys are 128-bit hex hashes")
+    dump = " ".join(v for row in psql(db, "SELECT key_hash, encode(match_rec, 'escape') "
+                                          "FROM empi_block JOIN empi_link USING (mrn_hash)")
+                    for v in row)
+    for clear in ("JOHNSON", "MARGARET", "OKAFOR", "19620314", "62704", "SPRINGFIELD", "J525"):
+        check(clear not in dump.upper(), f"{clear} is not in clear in the index or the sealed data")
+    check_eq(m.term(), 0, "match replica drains")
+    print(f"# matching: auto {same2['linkage']['match_score']:.6f}, review "
+          f"{b2['linkage']['match_score']:.3f}, {len(blocks)} block rows")
+
+
+RACE_FAMILIES = ["Abernathy", "Blackwood", "Castellano", "Dubrovsky", "Eriksen", "Fitzgerald",
+                 "Gallagher", "Hoffmann", "Ivanova", "Jablonski", "Kowalczyk", "Lindqvist",
+                 "Moreau", "Nakamura", "Oyelaran", "Petrakis", "Quintero", "Rasmussen",
+                 "Sokolova", "Takahashi", "Underwood", "Valdivia", "Wojcik", "Xiong",
+                 "Yamamoto", "Zielinski", "Achterberg", "Bertolini", "Czerny", "Delacroix"]
+RACE_GIVENS = ["Amelia", "Bruno", "Clara", "Dmitri", "Elena", "Farid", "Greta", "Hugo",
+               "Ingrid", "Jonas"]
+
+
+def typo(name):
+    """Two different neighbouring letters swapped near the middle of @name."""
+    i = len(name) // 2
+    while name[i - 1] == name[i]:
+        i += 1
+    return name[:i - 1] + name[i] + name[i - 1] + name[i + 1:]
+
+
 def test_two_replicas_same_new_person_one_golden_record(env):
     a = linker(env, "race-a", "race")
     b = linker(env, "race-b", "race")
+    try:
+        check_race(env, a, b)
+    finally:
+        for r in (a, b):
+            if r.alive():
+                r.kill()
+
+
+def check_race(env, a, b):
     wait_for(lambda: events(a, "partitions_assigned") and events(b, "partitions_assigned"), 60,
              "both race replicas assigned")
 
@@ -337,40 +462,46 @@ def test_two_replicas_same_new_person_one_golden_record(env):
         return (pa, pb) if pa and pb and not (pa & pb) and len(pa | pb) == 12 else None
     wait_for(split, 60, "the partitions split between the two replicas")
     start = linked_ends(env)
-    persons = 40
+    persons = len(RACE_FAMILIES)
     msgs = []
-    for i in range(persons):
-        fam, giv, dob, sex = f"Racetest{i:03d}", f"Pat{chr(65 + i % 26)}", f"19{50 + i % 40}0{1 + i % 9}1{i % 9}", "MF"[i % 2]
-        msgs.append(adt_a04(f"RACE-{i}-A", "HOSP_A", f"RA{i:05d}", fam, giv, dob, sex))
-        msgs.append(adt_a04(f"RACE-{i}-B", "HOSP_B", f"RB{i:05d}", fam, giv, dob, sex))
-    path = os.path.join(env.dir, "race.mllp")
-    with open(path, "wb") as f:
-        f.write(b"".join(msgs))
-    env.produce("hl7.raw.ingest", path)
+    for i, fam in enumerate(RACE_FAMILIES):
+        giv, sex = RACE_GIVENS[i % len(RACE_GIVENS)], "MF"[i % 2]
+        dob = f"{1940 + i}{1 + i % 12:02d}{1 + (7 * i) % 28:02d}"
+        addr = f"{10 + i} Race Street^^Town{chr(65 + i % 26)}^ST^{10000 + 37 * i}"
+        phone = f"555{1000000 + 7919 * i}"
+        msgs.append(adt_a04(f"RACE-{i}-A", "HOSP_A", f"RA{i:05d}", fam, giv, dob, sex, addr, phone))
+        msgs.append(adt_a04(f"RACE-{i}-B", "HOSP_B", f"RB{i:05d}", typo(fam), giv, dob, sex, addr,
+                            phone))
+    produce_msgs(env, "race", msgs)
     ids = [f"RACE-{i}-{s}" for i in range(persons) for s in "AB"]
-
-    def all_race():
-        got_ = linked_since(env, start)
-        return got_ if all(i in got_ for i in ids) else None
-    got = wait_for(all_race, 120, "every race record linked", interval=2)
+    got = wait_ids(env, start, ids)
     db = STATE["db"]["race"]
-    golden = psql(db, "SELECT person_key, count(*) FROM empi_golden WHERE family_name LIKE "
-                      "'RACETEST%' GROUP BY person_key")
-    check_eq(len(golden), persons, "one golden record per person")
-    check(all(int(n) == 1 for _, n in golden), "no person has two golden records")
-    both = 0
-    cross = 0
+    both = cross = 0
+    empis = set()
     for i in range(persons):
         ra, rb = got[f"RACE-{i}-A"][0], got[f"RACE-{i}-B"][0]
+        if ra["empi_id"] != rb["empi_id"]:
+            print(f"# person {i}: " + "; ".join(
+                f"{r['_key'][:12]} p{r['_partition']} {r['empi_id']} {r['linkage']['link_status']} "
+                f"{r['linkage']['match_score']}" for r in (ra, rb)))
         check_eq(ra["empi_id"], rb["empi_id"], f"person {i}: both MRNs carry one empi id")
         check(ra["_key"] != rb["_key"], "different MRN hashes")
         both += {ra["linkage"]["link_status"], rb["linkage"]["link_status"]} == {"new", "auto"}
         cross += ra["_partition"] != rb["_partition"]
-    links = psql(db, "SELECT empi_id, count(*) FROM empi_link GROUP BY empi_id HAVING count(*) = 2")
-    check(len(links) >= persons, f"{persons} golden records with two links each")
+        empis.add(ra["empi_id"])
+    check_eq(len(empis), persons, "one enterprise id per person")
+    inlist = ",".join(f"'{e}'" for e in sorted(empis))
+    golden = psql(db, "SELECT g.empi_id, count(l.mrn_hash) FROM empi_golden g LEFT JOIN "
+                      f"empi_link l USING (empi_id) WHERE g.empi_id IN ({inlist}) GROUP BY g.empi_id")
+    check_eq(len(golden), persons, "one golden record per person")
+    check(all(int(n) == 2 for _, n in golden), "every golden record has both MRNs linked")
+    keys = ",".join(f"'{got[i][0]['_key']}'" for i in ids)
+    check_eq(psql(db, f"SELECT count(*) FROM empi_review WHERE mrn_hash IN ({keys})"), [["0"]],
+             "no race record queued for review")
     check_eq(both, persons, "one MRN founded each golden record (new), the other joined (auto)")
     check(cross > 0, "some pairs were processed by different partitions")
-    print(f"# race: {persons} persons, {cross} pairs on different partitions, one golden each")
+    print(f"# race: {persons} persons with typo variants, {cross} pairs on different "
+          f"partitions, one golden each")
 
 
 if __name__ == "__main__":
@@ -379,5 +510,6 @@ if __name__ == "__main__":
         test_two_replicas_then_kill_one,
         test_restart_with_intact_disk_uses_the_checkpoint,
         test_baseline_equals_kill_run,
+        test_probabilistic_enterprise_ids,
         test_two_replicas_same_new_person_one_golden_record,
     ], needs_broker=False)

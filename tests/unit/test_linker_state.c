@@ -297,6 +297,7 @@ static void full_state_fits_the_encoded_bound(void **state) {
     (void)state;
     hf_ls_state *st = new_state();
     memset(st, 'x', sizeof *st);
+    st->has_match_score = true; /* 'x' is no valid bool (UBSan) */
     /* every string at its longest, every list full */
 #define FILL(a) do { memset((a), 'y', sizeof(a) - 1); (a)[sizeof(a) - 1] = '\0'; } while (0)
     FILL(st->empi_id); FILL(st->link_status); FILL(st->merged_into);

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hl7flow/match.h"
 #include "hl7flow/record.h"
 #include "hl7flow/status.h"
 
@@ -211,5 +212,78 @@ hf_status hf_ls_decode(const void *data, size_t len, hf_ls_state *st, hf_err *er
  * decode; for restores). Same errors as hf_ls_decode. */
 hf_status hf_ls_decode_applied(const void *data, size_t len, hf_ls_applied *out, size_t *n,
                                hf_err *err);
+
+/* ---- enterprise-id matching helpers (linkstate_match.c) ----------------
+ * Pure parts of the linker's EMPI assignment (services/mpi-linker,
+ * linker_empi.c): demographics, keyed blocking-key hashes, the sealed form
+ * of a prepared record, and the best candidate. Nothing here logs; every
+ * value handled is patient data. */
+
+#define HF_LS_BLOCK_HEX 33   /* keyed hash of a blocking key: 128 bits in hex + NUL */
+#define HF_LS_SEALED_MAX 512 /* a sealed prepared record never exceeds this */
+
+/* The person of @p rec for matching: PID-5 (the enricher's normalized
+ * name and sex when present), PID-7, PID-8, the first PID-11 (a leading
+ * house number split off XAD-1), the first PID-13 with a number, PID-19.
+ * Spans borrow from @p rec. */
+void hf_ls_person_of(const hf_rec *rec, hf_person *out);
+
+/* Keys derived from the fleet key (HL7FLOW_MRN_HASH_KEY) with HMAC-SHA256
+ * over fixed labels: one for blocking-key hashes, one for sealing. Secret:
+ * never log; explicit_bzero when done. */
+typedef struct hf_ls_keyring {
+    unsigned char block[32];
+    unsigned char seal[32];
+} hf_ls_keyring;
+
+/* Derives @p k from the @p len bytes of @p fleet_key (at least 16, else
+ * HF_ECONFIG). HF_EFATAL when OpenSSL lacks HMAC-SHA256. */
+hf_status hf_ls_keyring_init(hf_ls_keyring *k, const char *fleet_key, size_t len, hf_err *err);
+
+/* The blocking keys of @p r (hf_match_block_keys), each hashed with
+ * HMAC-SHA256 under k->block and cut to 128 bits (hex), sorted ascending
+ * and without duplicates, into @p out. Returns how many (0: nothing to
+ * block on). Sorted so that locks taken in this order cannot deadlock. */
+size_t hf_ls_block_hashes(const hf_ls_keyring *k, const hf_match_rec *r,
+                          char out[HF_MATCH_MAX_KEYS][HF_LS_BLOCK_HEX]);
+
+/* A 64-bit advisory-lock id from the first 16 hex digits of @p hex (a
+ * blocking-key or MRN hash); non-hex digits count as 0. Order-preserving
+ * on the unsigned value, so sorted hashes give an agreed lock order. */
+int64_t hf_ls_lock_id(const char *hex);
+
+/* Seals @p r for the row of @p mrn_hash: AES-256-GCM under k->seal with a
+ * random nonce and @p mrn_hash as associated data; writes *len bytes
+ * (<= HF_LS_SEALED_MAX) to @p out. HF_EFATAL when OpenSSL fails. */
+hf_status hf_ls_seal(const hf_ls_keyring *k, const char *mrn_hash, const hf_match_rec *r,
+                     unsigned char out[HF_LS_SEALED_MAX], size_t *len);
+
+/* Opens what hf_ls_seal made for @p mrn_hash into @p out. HF_ESYNTAX when
+ * the value is malformed, of another version, sealed under another key
+ * or for another row (authentication fails). */
+hf_status hf_ls_unseal(const hf_ls_keyring *k, const char *mrn_hash, const unsigned char *in,
+                       size_t len, hf_match_rec *out);
+
+/* A record an earlier registration left in the index: the identity it is
+ * linked to now and its prepared demographics. */
+typedef struct hf_ls_candidate {
+    const char *empi_id;
+    const char *mrn_hash;
+    hf_match_rec rec;
+} hf_ls_candidate;
+
+/* The best candidate and what the model makes of it. */
+typedef struct hf_ls_choice {
+    hf_match_decision decision; /* HF_MATCH_NEW when there is no candidate */
+    size_t index;               /* best candidate, SIZE_MAX when none */
+    double weight;              /* its match weight (log2 Bayes factor) */
+    double probability;         /* its match probability under model->prior */
+} hf_ls_choice;
+
+/* Scores @p r against each of the @p n candidates and picks the highest
+ * weight (ties: the smaller empi_id, so the database's row order does not
+ * matter); the decision is hf_match_decide of that weight. */
+void hf_ls_choose(const hf_match_model *model, const hf_match_rec *r, const hf_ls_candidate *cands,
+                  size_t n, hf_ls_choice *out);
 
 #endif

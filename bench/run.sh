@@ -8,7 +8,8 @@
 #      builds its measuring client bench/benchwatch.c first;
 #   2. the fleet chain (parser -> enricher -> router) against a 3-relay
 #      chain (bench/chain_bench.py);
-#   3. the MLLP listener (bench/mllp/run.sh) against a direct produce;
+#   3. the MLLP listener (bench/mllp/run.sh) against a direct produce, and
+#      the PostgreSQL sink (bench/sink/run.sh) against psql \copy;
 #   4. the parser benchmark, bench/parse/run.sh (parser vs python-hl7 and
 #      @medplum/core);
 #   5. patient matching on the FEBRL sets (bench/match/run.sh), its table
@@ -20,7 +21,8 @@
 # Environment: BIN (binaries, default bin/; `make bench` sets it), BUILD
 # (objects; default: the parent of BIN when BIN ends in /bin, else
 # build/release), BENCH_SKIP_STAGE=1 / BENCH_SKIP_CHAIN=1 /
-# BENCH_SKIP_MLLP=1 / BENCH_SKIP_PARSE=1 / BENCH_SKIP_MATCH=1, and the
+# BENCH_SKIP_MLLP=1 / BENCH_SKIP_SINK=1 / BENCH_SKIP_PARSE=1 /
+# BENCH_SKIP_MATCH=1, and the
 # knobs of each script (BENCH_RUNS, BENCH_SVR, CHAIN_RUNS, ...).
 # Exit status: 0 when every benchmark ran, 1 otherwise.
 set -uo pipefail
@@ -40,7 +42,7 @@ status=0
 t0=$(date +%s)
 
 if [ "${BENCH_SKIP_STAGE:-0}" != 1 ] || [ "${BENCH_SKIP_CHAIN:-0}" != 1 ] ||
-    [ "${BENCH_SKIP_MLLP:-0}" != 1 ]; then
+    [ "${BENCH_SKIP_MLLP:-0}" != 1 ] || [ "${BENCH_SKIP_SINK:-0}" != 1 ]; then
     for b in hl7flow hl7flow-relay; do
         if [ ! -x "$BIN/$b" ]; then
             echo "bench: $BIN/$b is missing; run make (or make bench) first" >&2
@@ -65,6 +67,14 @@ if [ "${BENCH_SKIP_STAGE:-0}" != 1 ] || [ "${BENCH_SKIP_CHAIN:-0}" != 1 ] ||
             echo "bench: fleet chain vs relay chain (bench/chain_bench.py)"
             if ! BENCHWATCH="$BUILD/bench/benchwatch" "$PY" bench/chain_bench.py; then
                 echo "bench: the chain benchmark failed" >&2
+                status=1
+            fi
+        fi
+        if [ "${BENCH_SKIP_SINK:-0}" != 1 ]; then
+            echo
+            echo "bench: PostgreSQL sink (bench/sink/run.sh)"
+            if ! bash bench/sink/run.sh; then
+                echo "bench: the sink benchmark failed" >&2
                 status=1
             fi
         fi

@@ -86,17 +86,27 @@ def main():
         subprocess.run(["psql", dsn, "-v", "ON_ERROR_STOP=1", "-q"], input=script.encode(), check=True,
                        stdout=subprocess.DEVNULL, timeout=900)
         copy_s = time.time() - t1
-        print("### PostgreSQL sink vs psql \\copy (same rows, same run)\n")
-        print(f"{total} typed records (generated, {sent} sent), {rows} rows in {len(TABLES)} tables, "
-              f"batch {a.batch}, {os.cpu_count()} cores, PostgreSQL 15 with fsync off\n")
-        print("| path | seconds | messages/s | rows/s |")
-        print("|---|---:|---:|---:|")
-        print(f"| hl7flow-sink-postgres (Kafka -> decode -> rows -> upserts, offsets in the txn) | "
-              f"{sink_s:.2f} | {total / sink_s:,.0f} | {rows / sink_s:,.0f} |")
-        print(f"| psql \\copy of the resulting rows (reference ceiling) | {copy_s:.2f} | "
-              f"{total / copy_s:,.0f} | {rows / copy_s:,.0f} |")
-        print(f"\nsink at {100 * copy_s / sink_s:.0f}% of the COPY ceiling; rows per table: " +
-              ", ".join(f"{t} {n}" for t, n in counts.items()))
+
+        sys.path.insert(0, os.path.join(REPO, "bench"))
+        import stage_bench as sb  # results writer, machine note
+        body = f"""## PostgreSQL sink
+
+Command: `make bench  # bench/run.sh -> bench/sink/run.sh` (alone: `BIN=bin bash bench/sink/run.sh`)  
+Date: {datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")}  
+Machine: {sb.machine_note()}
+
+{total} typed records (generated, {sent} sent through parser, enricher and router on the dev broker), {rows} rows in {len(TABLES)} tables, batch {a.batch}, PostgreSQL 15 (throwaway, fsync off). The sink reads the typed topics from the start (timed from its partition assignment to the last offset stored in the database); the peer, in the same run, is `psql \\copy` of the very rows the sink wrote (exported, tables truncated, copied back): the ceiling of a bulk load with no Kafka, no decoding, no upserts and no offsets.
+
+| path | seconds | messages/s | rows/s |
+|---|---:|---:|---:|
+| hl7flow-sink-postgres (Kafka -> decode -> rows -> upserts, offsets in the txn) | {sink_s:.2f} | {total / sink_s:,.0f} | {rows / sink_s:,.0f} |
+| psql \\copy of the resulting rows (reference ceiling) | {copy_s:.2f} | {total / copy_s:,.0f} | {rows / copy_s:,.0f} |
+
+Sink at {copy_s / sink_s:.2f}x the COPY ceiling. Rows per table: {", ".join(f"{t} {n}" for t, n in counts.items())}.
+"""
+        print(body)
+        if os.environ.get("BENCH_NO_RESULTS") != "1":
+            sb.write_results({"## PostgreSQL sink": body})
     finally:
         env.close()
 

@@ -42,7 +42,6 @@ typedef struct lg_conn {
     struct bufferevent *bev;
     struct event *timer;
     hf_mllp_dec dec;
-    size_t next_msg;
     bool waiting;
     bool done;
     int64_t due_ns;     /* when the message in flight was due */
@@ -53,6 +52,9 @@ struct lg {
     struct event_base *base;
     lg_msg *msgs;
     size_t nmsgs;
+    size_t next_msg; /* the file's messages go out in order, one connection
+                        each, so --count equal to the file's size sends each
+                        message exactly once */
     lg_conn *conns;
     int nconns;
     int64_t rate;
@@ -174,8 +176,8 @@ static void lg_send(lg_conn *c) {
         conn_finish(c);
         return;
     }
-    const lg_msg *m = &g->msgs[c->next_msg];
-    c->next_msg = (c->next_msg + 1) % g->nmsgs;
+    const lg_msg *m = &g->msgs[g->next_msg];
+    g->next_msg = (g->next_msg + 1) % g->nmsgs;
     c->ctrl = m->ctrl;
     c->waiting = true;
     if (g->interval_ns == 0)
@@ -371,7 +373,6 @@ int cmd_loadgen(int argc, char **argv) {
         lg_conn *c = &g.conns[i];
         c->g = &g;
         c->idx = i;
-        c->next_msg = (size_t)i * 7919 % g.nmsgs; /* spread the start points */
         hf_mllp_dec_init(&c->dec, 1 << 20);
         c->bev = bufferevent_socket_new(g.base, -1, BEV_OPT_CLOSE_ON_FREE);
         c->timer = evtimer_new(g.base, timer_cb, c);

@@ -12,7 +12,9 @@
 #      the PostgreSQL sink (bench/sink/run.sh) against psql \copy;
 #   4. the parser benchmark, bench/parse/run.sh (parser vs python-hl7 and
 #      @medplum/core);
-#   5. patient matching on the FEBRL sets (bench/match/run.sh), its table
+#   5. the mpi-linker's state path with 1,000,000 patients against raw
+#      RocksDB get/put (bench/linker/run.sh);
+#   6. patient matching on the FEBRL sets (bench/match/run.sh), its table
 #      copied into RESULTS.md.
 # Each prints its summary and rewrites only its own sections of
 # bench/RESULTS.md. Runs the benchmarks one at a time: they would skew each
@@ -22,7 +24,7 @@
 # (objects; default: the parent of BIN when BIN ends in /bin, else
 # build/release), BENCH_SKIP_STAGE=1 / BENCH_SKIP_CHAIN=1 /
 # BENCH_SKIP_MLLP=1 / BENCH_SKIP_SINK=1 / BENCH_SKIP_PARSE=1 /
-# BENCH_SKIP_MATCH=1, and the
+# BENCH_SKIP_LINKER=1 / BENCH_SKIP_MATCH=1, and the
 # knobs of each script (BENCH_RUNS, BENCH_SVR, CHAIN_RUNS, ...).
 # Exit status: 0 when every benchmark ran, 1 otherwise.
 set -uo pipefail
@@ -99,6 +101,15 @@ if [ "${BENCH_SKIP_PARSE:-0}" != 1 ] && [ -f bench/parse/run.sh ]; then
     # another mode's.
     if ! env -u BUILD bash bench/parse/run.sh; then
         echo "bench: the parser benchmark failed" >&2
+        status=1
+    fi
+fi
+
+if [ "${BENCH_SKIP_LINKER:-0}" != 1 ] && [ -f bench/linker/run.sh ]; then
+    echo
+    echo "bench: mpi-linker state path (bench/linker/run.sh)"
+    if ! env -u BUILD bash bench/linker/run.sh; then
+        echo "bench: the linker benchmark failed" >&2
         status=1
     fi
 fi

@@ -101,21 +101,29 @@ static const char *const MIGRATION[] = {
     NULL,
 };
 
-/* A connection problem is transient (retry the batch); so is anything
- * else the database says (the batch is retried, the record never lost).
- * An open transaction is rolled back. */
+/* A connection problem, a serialization failure or deadlock, or a server
+ * resource problem is transient: the batch is retried. A data error (the
+ * database refused this record's values, SQLSTATE classes 22 and 23) is
+ * not: retrying would stall the partition forever, so the record goes to
+ * the DLQ (class state). Messages name the SQLSTATE only: the server's
+ * text can quote the values, which are patient data. An open transaction
+ * is rolled back. */
 static hf_status pg_fail(mpi_empi *e, PGresult *res, const char *what, hf_err *err) {
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s", PQerrorMessage(e->conn));
-    msg[strcspn(msg, "\n")] = '\0';
+    char code[6] = "?";
+    const char *sqlstate = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (sqlstate != NULL)
+        snprintf(code, sizeof code, "%s", sqlstate);
     PQclear(res);
     if (PQstatus(e->conn) != CONNECTION_OK) {
         PQreset(e->conn);
-        return hf_err_set(err, HF_ERETRY, "empi %s: database unreachable: %s", what, msg);
+        return hf_err_set(err, HF_ERETRY, "empi %s: database unreachable", what);
     }
     if (PQtransactionStatus(e->conn) != PQTRANS_IDLE)
         PQclear(PQexec(e->conn, "ROLLBACK"));
-    return hf_err_set(err, HF_ERETRY, "empi %s: %s", what, msg);
+    if (strncmp(code, "22", 2) == 0 || strncmp(code, "23", 2) == 0)
+        return hf_err_set(err, HF_ESYNTAX, "empi %s: the database refused the record's values "
+                          "(SQLSTATE %s)", what, code);
+    return hf_err_set(err, HF_ERETRY, "empi %s: SQLSTATE %s", what, code);
 }
 
 static hf_status exec_ok(mpi_empi *e, const char *sql, const char *what, hf_err *err) {
@@ -190,9 +198,12 @@ void mpi_empi_close(mpi_empi *e) {
     free(e);
 }
 
-/* Upper-cased copy of a name part (ASCII letters; other bytes as sent). */
+/* Upper-cased copy of a name part (ASCII letters; other bytes as sent),
+ * cut at a UTF-8 character boundary when it does not fit. */
 static void upper_into(char *dst, size_t cap, hf_span s) {
     size_t n = s.len < cap - 1 ? s.len : cap - 1;
+    while (n > 0 && n < s.len && ((unsigned char)s.p[n] & 0xC0) == 0x80)
+        n--; /* s.p[n] continues a character: do not split it */
     for (size_t i = 0; i < n; i++) {
         char c = s.p[i];
         dst[i] = c >= 'a' && c <= 'z' ? (char)(c - 32) : c;

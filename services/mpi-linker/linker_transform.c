@@ -126,6 +126,7 @@ hf_status mpi_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
         person_of(rec, key, &person);
         mpi_identity id;
         if ((st = mpi_empi_assign(c->empi, &person, &id, &err)) != HF_OK) {
+            snprintf(why->error_class, sizeof why->error_class, "state");
             snprintf(why->error, sizeof why->error, "%s", err.msg);
             return st;
         }
@@ -146,6 +147,7 @@ hf_status mpi_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
             ev.prior_mrn_hash = (hf_span){prior, HF_MRN_HASH_HEX_LEN};
             if ((st = mpi_empi_merge(c->empi, prior, key, ps->empi_id, rec->facility_id, &err)) !=
                 HF_OK) {
+                snprintf(why->error_class, sizeof why->error_class, "state");
                 snprintf(why->error, sizeof why->error, "%s", err.msg);
                 return st;
             }

@@ -75,6 +75,11 @@ def main():
         env.start("sink-postgres", [os.path.join(BIN, "hl7flow-sink-postgres")], dict(DEMO_ENV, **{
             "SINK_PG_DSN": dsn, "HL7FLOW_GROUP_ID": "hl7flow-sink-postgres",
             "HL7FLOW_HTTP_PORT": str(18080 + len(STAGES) + 1)}))
+        if os.environ.get("OPENSEARCH_URL"):
+            # The OpenSearch sink runs only against a cluster the user names.
+            env.start("sink-opensearch", [os.path.join(BIN, "hl7flow-sink-opensearch")],
+                      dict(DEMO_ENV, **{"HL7FLOW_GROUP_ID": "hl7flow-sink-opensearch",
+                                        "HL7FLOW_HTTP_PORT": "-1"}))
         mllp_http = 18080 + len(STAGES)
         env.start("mllp", [os.path.join(BIN, "hl7flow-mllp")], {
             "MLLP_LISTEN": f"127.0.0.1:{MLLP_PORT}", "HL7FLOW_HTTP_PORT": str(mllp_http)})

@@ -3,6 +3,8 @@
  * current record's outputs; the loop produces them (librdkafka copies) and
  * resets the collector before the next record, so steady state allocates
  * nothing. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,4 +92,13 @@ hf_status hf_emit_header(hf_emit *em, const char *name, const void *value, size_
     em->hdr[em->nhdr++] = h;
     em->out[em->nout - 1].hdr_count++;
     return HF_OK;
+}
+
+hf_status hf_dlq_set(hf_dlq_reason *why, const char *error_class, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    snprintf(why->error_class, sizeof why->error_class, "%s", error_class);
+    vsnprintf(why->error, sizeof why->error, fmt, ap);
+    va_end(ap);
+    return HF_ESYNTAX;
 }

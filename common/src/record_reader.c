@@ -31,14 +31,13 @@ struct hf_rec_reader {
     size_t nids, next_evict;
 };
 
-hf_status hf_rec_reader_new(hf_registry *reg, const char *topic, hf_rec_form form,
-                            hf_rec_reader **out, hf_err *err) {
-    uint32_t id = 0;
-    hf_status st = hf_registry_topic_id(reg, topic, &id, err);
+hf_status hf_rec_output_schema(hf_registry *reg, const char *topic, hf_rec_form form, uint32_t *id,
+                               hf_err *err) {
+    hf_status st = hf_registry_topic_id(reg, topic, id, err);
     if (st != HF_OK)
         return st;
     avro_schema_t schema = NULL;
-    st = hf_registry_schema(reg, id, &schema, err);
+    st = hf_registry_schema(reg, *id, &schema, err);
     if (st != HF_OK)
         return st;
     st = hf_rec_schema_check(schema, form, err);
@@ -48,8 +47,17 @@ hf_status hf_rec_reader_new(hf_registry *reg, const char *topic, hf_rec_form for
         snprintf(detail, sizeof detail, "%s", err->msg);
         return hf_err_set(err, HF_ECONFIG,
                           "registered schema %u of %s-value does not match this build: %s",
-                          (unsigned)id, topic, detail);
+                          (unsigned)*id, topic, detail);
     }
+    return HF_OK;
+}
+
+hf_status hf_rec_reader_new(hf_registry *reg, const char *topic, hf_rec_form form,
+                            hf_rec_reader **out, hf_err *err) {
+    uint32_t id = 0;
+    hf_status st = hf_rec_output_schema(reg, topic, form, &id, err);
+    if (st != HF_OK)
+        return st;
     hf_rec_reader *r = calloc(1, sizeof *r);
     if (r == NULL)
         return hf_err_set(err, HF_ENOMEM, "record reader");

@@ -70,20 +70,9 @@ hf_status enr_ctx_new(const enr_cfg *cfg, const hf_registry_cfg *reg_cfg, const 
     }
     if ((st = hf_registry_open(reg_cfg, &c->registry, err)) != HF_OK)
         goto fail;
-    if ((st = hf_registry_topic_id(c->registry, output_topic, &c->schema_id, err)) != HF_OK)
+    if ((st = hf_rec_output_schema(c->registry, output_topic, HF_REC_STAGED, &c->schema_id, err)) !=
+        HF_OK)
         goto fail;
-    avro_schema_t schema = NULL;
-    if ((st = hf_registry_schema(c->registry, c->schema_id, &schema, err)) != HF_OK)
-        goto fail;
-    st = hf_rec_schema_check(schema, HF_REC_STAGED, err);
-    avro_schema_decref(schema);
-    if (st != HF_OK) {
-        char detail[sizeof err->msg];
-        snprintf(detail, sizeof detail, "%s", err->msg);
-        hf_err_set(err, st, "registered schema %u of %s-value does not match this build: %s",
-                   (unsigned)c->schema_id, output_topic, detail);
-        goto fail;
-    }
     if (strchr(input_topic, ',') != NULL) {
         st = hf_err_set(err, HF_ECONFIG,
                         "HL7FLOW_INPUT_TOPICS: the enricher reads one topic, not '%s'", input_topic);

@@ -7,17 +7,6 @@
 
 #include "enricher.h"
 
-static hf_status to_dlq(hf_dlq_reason *why, const char *cls, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static hf_status to_dlq(hf_dlq_reason *why, const char *cls, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    snprintf(why->error_class, sizeof why->error_class, "%s", cls);
-    vsnprintf(why->error, sizeof why->error, fmt, ap);
-    va_end(ap);
-    return HF_ESYNTAX;
-}
-
 static int64_t wall_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -48,7 +37,7 @@ hf_status enr_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
     hf_status st = hf_rec_reader_read(c->reader, c->rec, in->value, in->value_len, gid, gid_len,
                                       &rec, &err);
     if (st == HF_ESYNTAX || st == HF_ENOTFOUND || st == HF_ECONFIG)
-        return to_dlq(why, "schema", "%s", err.msg);
+        return hf_dlq_set(why, "schema", "%s", err.msg);
     if (st != HF_OK)
         return st;
 
@@ -58,7 +47,7 @@ hf_status enr_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
         if (c->cfg->unknown_facility == ENR_UNKNOWN_DLQ) {
             char id[48];
             id_text(rec->facility_id, id, sizeof id);
-            return to_dlq(why, "enrich",
+            return hf_dlq_set(why, "enrich",
                           "facility_id '%s' is not in the facility metadata (ENRICHER_FACILITIES)", id);
         }
     }

@@ -9,17 +9,6 @@
 #include "hl7flow/timeutil.h"
 #include "linker.h"
 
-static hf_status to_dlq(hf_dlq_reason *why, const char *cls, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static hf_status to_dlq(hf_dlq_reason *why, const char *cls, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    snprintf(why->error_class, sizeof why->error_class, "%s", cls);
-    vsnprintf(why->error, sizeof why->error, fmt, ap);
-    va_end(ap);
-    return HF_ESYNTAX;
-}
-
 static hf_rec_reader *reader_of(mpi_ctx *c, const char *topic) {
     for (size_t i = 0; i < c->ninputs; i++)
         if (strcmp(c->inputs[i].topic, topic) == 0)
@@ -72,7 +61,7 @@ hf_status mpi_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
     mpi_ctx *c = vctx;
     hf_rec_reader *reader = reader_of(c, in->topic);
     if (reader == NULL)
-        return to_dlq(why, "state", "no reader for input topic %s", in->topic);
+        return hf_dlq_set(why, "state", "no reader for input topic %s", in->topic);
     const void *gid = NULL;
     size_t gid_len = 0;
     if (in->headers != NULL &&
@@ -84,13 +73,13 @@ hf_status mpi_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
     hf_status st = hf_rec_reader_read(reader, c->rec, in->value, in->value_len, gid, gid_len, &rec,
                                       &err);
     if (st == HF_ESYNTAX || st == HF_ENOTFOUND || st == HF_ECONFIG)
-        return to_dlq(why, "schema", "%s", err.msg);
+        return hf_dlq_set(why, "schema", "%s", err.msg);
     if (st != HF_OK)
         return st;
 
     char key[HF_LS_HASH];
     if (in->key == NULL || in->key_len == 0 || in->key_len >= sizeof key)
-        return to_dlq(why, "state", "record key: no MRN hash (key of %zu bytes)", in->key_len);
+        return hf_dlq_set(why, "state", "record key: no MRN hash (key of %zu bytes)", in->key_len);
     memcpy(key, in->key, in->key_len);
     key[in->key_len] = '\0';
     mpi_store *store = mpi_stores_get(c->stores, in->partition);
@@ -157,7 +146,7 @@ hf_status mpi_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
     hf_ls_link link;
     hf_ls_apply(ps, &ev, &link);
     if (hf_ls_mark_applied(ps, in->topic, in->offset) != HF_OK)
-        return to_dlq(why, "state", "more than %d input topics", HF_LS_MAX_TOPICS);
+        return hf_dlq_set(why, "state", "more than %d input topics", HF_LS_MAX_TOPICS);
     if (link.anomalies != 0)
         hf_counter_add(c->anomalies_total, 1);
 

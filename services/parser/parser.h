@@ -16,6 +16,7 @@
 #include "hl7flow/hl7.h"
 #include "hl7flow/profile.h"
 #include "hl7flow/record.h"
+#include "hl7flow/record_reader.h"
 #include "hl7flow/registry.h"
 #include "hl7flow/stage.h"
 

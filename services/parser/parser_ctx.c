@@ -35,22 +35,9 @@ hf_status prs_ctx_new(const prs_cfg *cfg, const hf_registry_cfg *reg_cfg, const 
     st = hf_registry_open(reg_cfg, &c->registry, err);
     if (st != HF_OK)
         goto fail;
-    st = hf_registry_topic_id(c->registry, output_topic, &c->schema_id, err);
+    st = hf_rec_output_schema(c->registry, output_topic, HF_REC_VALIDATED, &c->schema_id, err);
     if (st != HF_OK)
         goto fail;
-    avro_schema_t schema = NULL;
-    st = hf_registry_schema(c->registry, c->schema_id, &schema, err);
-    if (st != HF_OK)
-        goto fail;
-    st = hf_rec_schema_check(schema, HF_REC_VALIDATED, err);
-    avro_schema_decref(schema);
-    if (st != HF_OK) {
-        char detail[sizeof err->msg];
-        snprintf(detail, sizeof detail, "%s", err->msg);
-        hf_err_set(err, st, "registered schema %u of %s-value does not match this build: %s",
-                   (unsigned)c->schema_id, output_topic, detail);
-        goto fail;
-    }
     HF_LOG(HF_LOG_INFO, "output_schema", HF_LID("topic", output_topic),
            HF_LI("schema_id", c->schema_id),
            HF_LID("registry", hf_registry_mode_name(hf_registry_mode_of(c->registry))));

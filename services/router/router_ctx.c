@@ -9,20 +9,9 @@
 #include "router.h"
 
 static hf_status output_schema(rtr_ctx *c, rtr_topic *t, hf_err *err) {
-    hf_status st = hf_registry_topic_id(c->registry, t->name, &t->schema_id, err);
+    hf_status st = hf_rec_output_schema(c->registry, t->name, HF_REC_STAGED, &t->schema_id, err);
     if (st != HF_OK)
         return st;
-    avro_schema_t schema = NULL;
-    if ((st = hf_registry_schema(c->registry, t->schema_id, &schema, err)) != HF_OK)
-        return st;
-    st = hf_rec_schema_check(schema, HF_REC_STAGED, err);
-    avro_schema_decref(schema);
-    if (st != HF_OK) {
-        char detail[sizeof err->msg];
-        snprintf(detail, sizeof detail, "%s", err->msg);
-        return hf_err_set(err, st, "registered schema %u of %s-value does not match this build: %s",
-                          (unsigned)t->schema_id, t->name, detail);
-    }
     char labels[320];
     snprintf(labels, sizeof labels, "stage=\"router\",topic=\"%s\"", t->name);
     t->routed = hf_metrics_counter("hl7flow_router_routed_total",

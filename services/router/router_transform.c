@@ -6,17 +6,6 @@
 
 #include "router.h"
 
-static hf_status to_dlq(hf_dlq_reason *why, const char *cls, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static hf_status to_dlq(hf_dlq_reason *why, const char *cls, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    snprintf(why->error_class, sizeof why->error_class, "%s", cls);
-    vsnprintf(why->error, sizeof why->error, fmt, ap);
-    va_end(ap);
-    return HF_ESYNTAX;
-}
-
 /* A message code for an error text: codes are table 0076 values (three
  * letters), never patient data; anything else is shown as '?'. */
 static void code_text(hf_span s, char *buf, size_t cap) {
@@ -41,7 +30,7 @@ hf_status rtr_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
     hf_status st = hf_rec_reader_read_some(c->reader, c->rec, in->value, in->value_len, gid,
                                            gid_len, c->read_fields, &rec, &err);
     if (st == HF_ESYNTAX || st == HF_ENOTFOUND || st == HF_ECONFIG)
-        return to_dlq(why, "schema", "%s", err.msg);
+        return hf_dlq_set(why, "schema", "%s", err.msg);
     if (st != HF_OK)
         return st; /* HF_ERETRY (registry down), HF_ENOMEM */
 
@@ -52,14 +41,14 @@ hf_status rtr_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
         char code[12];
         code_text(rec->header.message_code, code, sizeof code);
         if (code[0] == '\0')
-            return to_dlq(why, "unroutable", "MSH-9.1: no message code to route by");
-        return to_dlq(why, "unroutable", "MSH-9.1: no route for message code %s (ROUTER_ROUTES)",
+            return hf_dlq_set(why, "unroutable", "MSH-9.1: no message code to route by");
+        return hf_dlq_set(why, "unroutable", "MSH-9.1: no route for message code %s (ROUTER_ROUTES)",
                       code);
     }
     if (rec->patient == NULL)
-        return to_dlq(why, "unroutable", "PID: no patient segment, so no MRN to key the record");
+        return hf_dlq_set(why, "unroutable", "PID: no patient segment, so no MRN to key the record");
     if (rec->patient->mrn.len == 0)
-        return to_dlq(why, "unroutable", "PID-3.1: no patient identifier (MRN) to key the record");
+        return hf_dlq_set(why, "unroutable", "PID-3.1: no patient identifier (MRN) to key the record");
 
     /* The hash joins its parts with '|' (DESIGN.md): a '|' inside one (an
      * escaped \F\ in the HL7) would let two patients share a key. */
@@ -68,7 +57,7 @@ hf_status rtr_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
          memchr(rec->patient->mrn_assigning_authority.p, '|',
                 rec->patient->mrn_assigning_authority.len) != NULL) ||
         (rec->facility_id.len > 0 && memchr(rec->facility_id.p, '|', rec->facility_id.len) != NULL))
-        return to_dlq(why, "unroutable", "PID-3: the MRN, its assigning authority or the facility "
+        return hf_dlq_set(why, "unroutable", "PID-3: the MRN, its assigning authority or the facility "
                                          "id holds a '|', which the MRN hash uses as separator");
     char hash[HF_MRN_HASH_HEX_LEN + 1];
     if (hf_mrn_hash(c->hasher, rec->facility_id, rec->patient->mrn_assigning_authority,

@@ -56,6 +56,14 @@ uint32_t hf_rec_reader_schema_id(const hf_rec_reader *r);
 hf_status hf_rec_reader_read(hf_rec_reader *r, hf_rec_ctx *ctx, const void *value, size_t len,
                              const void *global_id_hdr, size_t hdr_len, hf_rec **out, hf_err *err);
 
+/* The schema id a stage writes @p topic's records with: the latest of
+ * "<topic>-value", which must have this build's layout for @p form (a
+ * service checks it once at start, before producing with the id).
+ * @returns HF_OK; HF_ECONFIG naming the first difference; the registry's
+ *          errors otherwise. */
+hf_status hf_rec_output_schema(hf_registry *reg, const char *topic, hf_rec_form form, uint32_t *id,
+                               hf_err *err);
+
 /* hf_rec_reader_read decoding only the top-level fields in @p fields (see
  * hf_rec_decode_some: the others are checked, left zero and kept). */
 hf_status hf_rec_reader_read_some(hf_rec_reader *r, hf_rec_ctx *ctx, const void *value, size_t len,

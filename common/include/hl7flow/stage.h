@@ -61,6 +61,11 @@ typedef struct hf_dlq_reason {
     char error[512];
 } hf_dlq_reason;
 
+/* Fills @p why (class and printf-style message, truncated to fit) and
+ * returns HF_ESYNTAX, so a transform can `return hf_dlq_set(...)`. */
+hf_status hf_dlq_set(hf_dlq_reason *why, const char *error_class, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* The stage's work on one record.
  * Returns HF_OK after emitting zero or more outputs; any of HF_ESYNTAX,
  * HF_ELIMIT, HF_ENOTFOUND, HF_ECONFIG with @p why filled sends the input to

@@ -349,27 +349,7 @@ hf_status hf_rec_decode_some(hf_rec_ctx *ctx, const void *data, size_t len, hf_r
 
 hf_status hf_rec_decode(hf_rec_ctx *ctx, const void *data, size_t len, hf_rec_form form,
                         hf_rec **out, hf_err *err) {
-    hf_rec *rec = &ctx->rec;
-    *out = NULL;
-    hf_rec_arena_reset(&ctx->arena);
-    memset(rec, 0, sizeof *rec);
-    const unsigned char *p = len > 0 ? data : (const unsigned char *)"";
-    dec d = {p, p + len, p, ctx, err, HF_OK};
-    size_t nf = hf_rec_nfields(form);
-    for (size_t i = 0; i < nf; i++) { /* get_record, noting where each field starts */
-        rec->source.off[i] = (uint32_t)(d.p - p);
-        if (!get_field(&d, &hf_rdesc_rec.fields[i], (char *)rec))
-            return d.st;
-    }
-    rec->source.off[nf] = (uint32_t)(d.p - p);
-    rec->source.n = (uint32_t)nf;
-    rec->source.avro = len <= UINT32_MAX ? (const char *)p : NULL; /* offsets are 32-bit */
-    if (d.p != d.end) {
-        fail(&d, HF_ESYNTAX, "trailing bytes");
-        return d.st;
-    }
-    *out = rec;
-    return HF_OK;
+    return hf_rec_decode_some(ctx, data, len, form, UINT64_MAX, out, err); /* every field */
 }
 
 /* ---- for record_resolve.c (record_internal.h) ---------------------------- */

@@ -161,9 +161,7 @@ hf_status hf_rec_reader_read_some(hf_rec_reader *r, hf_rec_ctx *ctx, const void 
         }
         return st;
     }
-    st = fields == UINT64_MAX ? hf_rec_decode(ctx, v.avro.p, v.avro.len, r->form, out, err)
-                              : hf_rec_decode_some(ctx, v.avro.p, v.avro.len, r->form, fields, out,
-                                                   err);
+    st = hf_rec_decode_some(ctx, v.avro.p, v.avro.len, r->form, fields, out, err);
     if (st == HF_ESYNTAX) {
         char detail[sizeof err->msg];
         snprintf(detail, sizeof detail, "%s", err->msg);

@@ -169,3 +169,14 @@ hf_status hf_rec_reader_read_some(hf_rec_reader *r, hf_rec_ctx *ctx, const void 
     }
     return st;
 }
+
+hf_status hf_rec_reader_read_msg(hf_rec_reader *r, hf_rec_ctx *ctx, const void *value, size_t len,
+                                 const rd_kafka_headers_t *headers, uint64_t fields, hf_rec **out,
+                                 hf_err *err) {
+    const void *gid = NULL;
+    size_t gid_len = 0;
+    if (headers == NULL || rd_kafka_header_get_last(headers, HF_WIRE_APICURIO_GLOBAL_ID, &gid,
+                                                    &gid_len) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        gid = NULL, gid_len = 0;
+    return hf_rec_reader_read_some(r, ctx, value, len, gid, gid_len, fields, out, err);
+}

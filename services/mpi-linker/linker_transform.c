@@ -62,16 +62,10 @@ hf_status mpi_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
     hf_rec_reader *reader = reader_of(c, in->topic);
     if (reader == NULL)
         return hf_dlq_set(why, "state", "no reader for input topic %s", in->topic);
-    const void *gid = NULL;
-    size_t gid_len = 0;
-    if (in->headers != NULL &&
-        rd_kafka_header_get_last(in->headers, HF_WIRE_APICURIO_GLOBAL_ID, &gid, &gid_len) !=
-            RD_KAFKA_RESP_ERR_NO_ERROR)
-        gid = NULL;
     hf_rec *rec = NULL;
     hf_err err = {0};
-    hf_status st = hf_rec_reader_read(reader, c->rec, in->value, in->value_len, gid, gid_len, &rec,
-                                      &err);
+    hf_status st = hf_rec_reader_read_msg(reader, c->rec, in->value, in->value_len, in->headers,
+                                          UINT64_MAX, &rec, &err);
     if (st == HF_ESYNTAX || st == HF_ENOTFOUND || st == HF_ECONFIG)
         return hf_dlq_set(why, "schema", "%s", err.msg);
     if (st != HF_OK)

@@ -19,16 +19,10 @@ static void code_text(hf_span s, char *buf, size_t cap) {
 
 hf_status rtr_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_reason *why) {
     rtr_ctx *c = vctx;
-    const void *gid = NULL;
-    size_t gid_len = 0;
-    if (in->headers != NULL &&
-        rd_kafka_header_get_last(in->headers, HF_WIRE_APICURIO_GLOBAL_ID, &gid, &gid_len) !=
-            RD_KAFKA_RESP_ERR_NO_ERROR)
-        gid = NULL;
     hf_rec *rec = NULL;
     hf_err err = {0};
-    hf_status st = hf_rec_reader_read_some(c->reader, c->rec, in->value, in->value_len, gid,
-                                           gid_len, c->read_fields, &rec, &err);
+    hf_status st = hf_rec_reader_read_msg(c->reader, c->rec, in->value, in->value_len, in->headers,
+                                          c->read_fields, &rec, &err);
     if (st == HF_ESYNTAX || st == HF_ENOTFOUND || st == HF_ECONFIG)
         return hf_dlq_set(why, "schema", "%s", err.msg);
     if (st != HF_OK)

@@ -164,21 +164,13 @@ static hf_status build_docs(sos *s) {
             refuse(s, i, "schema", "no reader for this topic");
             continue;
         }
-        char gid[16];
-        size_t glen = 0;
-        const void *gv = NULL;
         rd_kafka_headers_t *h = NULL;
-        if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            rd_kafka_header_get_last(h, HF_WIRE_APICURIO_GLOBAL_ID, &gv, &glen) ==
-                RD_KAFKA_RESP_ERR_NO_ERROR &&
-            glen <= sizeof gid)
-            memcpy(gid, gv, glen);
-        else
-            glen = 0;
+        if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            h = NULL;
         hf_err err = {0};
         hf_rec *rec = NULL;
-        hf_status st = hf_rec_reader_read(rd, s->rec, m->payload, m->len, glen ? gid : NULL, glen,
-                                          &rec, &err);
+        hf_status st = hf_rec_reader_read_msg(rd, s->rec, m->payload, m->len, h, UINT64_MAX, &rec,
+                                              &err);
         if (st == HF_ERETRY || st == HF_ENOMEM) {
             HF_LOG(HF_LOG_WARN, "decode_failed", HF_LERR(err.msg));
             return st;

@@ -306,25 +306,14 @@ static hf_status decode(spg *s, size_t idx, hf_rec **out) {
     const char *topic = rd_kafka_topic_name(m->rkt);
     hf_rec_reader *rd = reader_of(s, topic);
     hf_err err = {0};
-    char gid[16];
-    size_t glen = 0;
     rd_kafka_headers_t *h = NULL;
-    const void *gv = NULL;
-    if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        rd_kafka_header_get_last(h, HF_WIRE_APICURIO_GLOBAL_ID, &gv, &glen) ==
-            RD_KAFKA_RESP_ERR_NO_ERROR &&
-        glen <= sizeof gid) {
-        memcpy(gid, gv, glen);
-    } else {
-        gv = NULL;
-        glen = 0;
-    }
+    if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        h = NULL;
     if (rd == NULL) {
         add_reject(s, idx, "schema", "no reader for this topic");
         return HF_ESYNTAX;
     }
-    hf_status st = hf_rec_reader_read(rd, s->rec, m->payload, m->len, gv ? gid : NULL, glen, out,
-                                      &err);
+    hf_status st = hf_rec_reader_read_msg(rd, s->rec, m->payload, m->len, h, UINT64_MAX, out, &err);
     if (st == HF_OK || st == HF_ERETRY || st == HF_ENOMEM)
         return st;
     add_reject(s, idx, "schema", err.msg);

@@ -21,6 +21,7 @@
 #ifndef HL7FLOW_RECORD_READER_H
 #define HL7FLOW_RECORD_READER_H
 
+#include <librdkafka/rdkafka.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,13 @@ hf_status hf_rec_reader_read(hf_rec_reader *r, hf_rec_ctx *ctx, const void *valu
  *          errors otherwise. */
 hf_status hf_rec_output_schema(hf_registry *reg, const char *topic, hf_rec_form form, uint32_t *id,
                                hf_err *err);
+
+/* hf_rec_reader_read_some for a Kafka record: takes the Apicurio 2.x
+ * globalId header from @p headers (may be NULL) when the value carries
+ * one. What every stage and sink calls per record. */
+hf_status hf_rec_reader_read_msg(hf_rec_reader *r, hf_rec_ctx *ctx, const void *value, size_t len,
+                                 const rd_kafka_headers_t *headers, uint64_t fields, hf_rec **out,
+                                 hf_err *err);
 
 /* hf_rec_reader_read decoding only the top-level fields in @p fields (see
  * hf_rec_decode_some: the others are checked, left zero and kept). */

@@ -16,6 +16,9 @@
  * A rebalance during collection drops the batch unprocessed (and rewinds
  * partitions we keep), so no record is processed for a partition we no
  * longer own.
+ * HL7FLOW_INPUT_ORDER=ingest-time: collect holds what it polls in the merge
+ * (stage_merge.h) and the batch is what the merge releases; a rewind or a
+ * revocation drops the held records too (they are fetched again).
  */
 #include <limits.h>
 #include <signal.h>
@@ -33,6 +36,7 @@
 #include "hl7flow/metrics.h"
 #include "hl7flow/timeutil.h"
 #include "stage_internal.h"
+#include "stage_merge.h"
 
 static volatile sig_atomic_t g_stop;
 
@@ -71,6 +75,14 @@ typedef struct hf_stage {
     label_counter out_cache[LABEL_CACHE];
     label_counter dlq_cache[LABEL_CACHE];
     hf_http *http;
+    /* ingest-time input order (NULL otherwise) */
+    hf_merge *merge;
+    char **inputs;       /* input topic names; index = merge rank */
+    int ninputs;
+    rd_kafka_topic_partition_list_t *rewind_to; /* filled by merge drops during a rewind */
+    hf_gauge *held_gauge;
+    hf_counter *order_expired_total;
+    uint64_t order_expired_seen;
 } hf_stage;
 
 /* ---- metrics helpers ---------------------------------------------------- */
@@ -138,6 +150,92 @@ static void update_lag(hf_stage *s) {
 
 /* ---- Kafka callbacks ---------------------------------------------------- */
 
+/* ---- ingest-time input order (stage_merge.h) ---------------------------- */
+
+/* The merge rank of input topic @p topic: its place in HL7FLOW_INPUT_TOPICS. */
+static int input_rank(const hf_stage *s, const char *topic) {
+    for (int i = 0; i < s->ninputs; i++)
+        if (strcmp(s->inputs[i], topic) == 0)
+            return i;
+    return -1;
+}
+
+/* Tells the merge about partitions assigned (@p assigned) or taken away. */
+static void merge_assign(hf_stage *s, const rd_kafka_topic_partition_list_t *parts, bool assigned) {
+    if (s->merge == NULL)
+        return;
+    for (int i = 0; i < parts->cnt; i++) {
+        int rank = input_rank(s, parts->elems[i].topic);
+        if (!assigned)
+            hf_merge_revoke(s->merge, rank, parts->elems[i].partition);
+        else if (!hf_merge_assign(s->merge, rank, parts->elems[i].partition))
+            s->fatal = true; /* out of memory: cannot keep the order */
+    }
+}
+
+/* The merge lets go of a held record: destroy it, and during a rewind
+ * note its offset (the earliest per partition is where to seek). */
+static void merge_drop(void *arg, void *msg, int rank, int32_t partition, int64_t offset) {
+    hf_stage *s = arg;
+    rd_kafka_message_destroy(msg);
+    if (s->rewind_to == NULL || rank < 0 || rank >= s->ninputs)
+        return;
+    rd_kafka_topic_partition_t *p =
+        rd_kafka_topic_partition_list_find(s->rewind_to, s->inputs[rank], partition);
+    if (p == NULL)
+        rd_kafka_topic_partition_list_add(s->rewind_to, s->inputs[rank], partition)->offset = offset;
+    else if (offset < p->offset)
+        p->offset = offset;
+}
+
+/* A record's ordering time: its ingest_ts header, else its timestamp. */
+static int64_t order_time_us(rd_kafka_message_t *m) {
+    rd_kafka_headers_t *h = NULL;
+    char ts[64];
+    int64_t us = 0;
+    if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        hf_kafka_header_str(h, HF_H_INGEST_TS, ts, sizeof ts) && hf_ts_parse(ts, strlen(ts), &us))
+        return us;
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ms = rd_kafka_message_timestamp(m, &tstype);
+    return ms >= 0 ? ms * 1000 : 0;
+}
+
+/* Splits HL7FLOW_INPUT_TOPICS into s->inputs and creates the merge. */
+static hf_status merge_open(hf_stage *s, hf_err *err) {
+    char *list = strdup(s->cfg->input_topics), *save = NULL;
+    if (list == NULL)
+        return hf_err_set(err, HF_ENOMEM, "input topics");
+    size_t cap = strlen(list) / 2 + 1;
+    s->inputs = calloc(cap, sizeof *s->inputs);
+    for (char *t = strtok_r(list, ", ", &save); t != NULL && s->inputs != NULL;
+         t = strtok_r(NULL, ", ", &save))
+        if (input_rank(s, t) < 0 && (s->inputs[s->ninputs] = strdup(t)) != NULL)
+            s->ninputs++;
+    free(list);
+    if (s->inputs == NULL)
+        return hf_err_set(err, HF_ENOMEM, "input topics");
+    s->merge = hf_merge_new(s->ninputs, s->cfg->order_wait_ms, merge_drop, s);
+    if (s->merge == NULL)
+        return hf_err_set(err, HF_ECONFIG, "HL7FLOW_INPUT_ORDER=ingest-time: no input topic");
+    s->held_gauge = hf_metrics_gauge("hl7flow_input_held_records",
+                                     "Records consumed and held for ingest-time order", s->labels);
+    s->order_expired_total = hf_metrics_counter(
+        "hl7flow_input_order_wait_expired_total",
+        "Records released before an input with records in flight caught up", s->labels);
+    return HF_OK;
+}
+
+static void merge_close(hf_stage *s) {
+    hf_merge_free(s->merge); /* destroys what it holds */
+    s->merge = NULL;
+    for (int i = 0; i < s->ninputs; i++)
+        free(s->inputs[i]);
+    free(s->inputs);
+    s->inputs = NULL;
+    s->ninputs = 0;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque) {
     hf_stage *s = opaque;
@@ -154,6 +252,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             s->revoked = true;
             return;
         }
+        merge_assign(s, parts, true);
         if (cooperative) {
             rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
             if (e != NULL) {
@@ -168,6 +267,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         return;
     }
     s->revoked = true;
+    merge_assign(s, parts, false);
     if (s->def->on_revoke != NULL)
         s->def->on_revoke(s->ctx, parts);
     for (int i = 0; i < parts->cnt; i++) {
@@ -261,10 +361,18 @@ static rd_kafka_topic_partition_list_t *batch_offsets(hf_stage *s, bool next) {
     return l;
 }
 
-/* Seeks every partition of the batch back to its first record in the batch,
- * so the records are fetched and processed again. */
+/* Seeks every partition of the batch (and of the records the merge holds)
+ * back to its first record, so the records are fetched and processed
+ * again. */
 static void batch_rewind(hf_stage *s) {
     rd_kafka_topic_partition_list_t *l = batch_offsets(s, false);
+    if (s->merge != NULL) {
+        /* Held records come after the batch's in their partitions: seek to
+         * the earliest of both, and let the merge wait for them again. */
+        s->rewind_to = l;
+        hf_merge_drop_all(s->merge);
+        s->rewind_to = NULL;
+    }
     /* librdkafka <= 2.0.x takes this timeout 1000x too low; -1 waits. */
     rd_kafka_error_t *e = rd_kafka_seek_partitions(s->consumer, l, -1);
     if (e != NULL) {
@@ -534,6 +642,52 @@ static void collect(hf_stage *s) {
     }
 }
 
+/* Ingest-time order: polls into the merge (until batch_max records or
+ * batch_wait_ms after the first event, and not past 4 batches held), then
+ * takes what the merge releases as the batch. */
+static void collect_merged(hf_stage *s) {
+    s->revoked = false;
+    size_t batch_max = (size_t)s->cfg->batch_max, got = 0;
+    int64_t left = hf_merge_wait_left(s->merge, hf_mono_ms());
+    int timeout = left >= 0 && left < 100 ? (int)left : 100;
+    int64_t deadline = -1;
+    while (got < batch_max && hf_merge_held(s->merge) < 4 * batch_max && !s->revoked) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->consumer, timeout);
+        if (m == NULL)
+            break;
+        const char *topic = m->rkt != NULL ? rd_kafka_topic_name(m->rkt) : "";
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            hf_merge_eof(s->merge, input_rank(s, topic), m->partition);
+            rd_kafka_message_destroy(m);
+        } else if (m->err) {
+            consumer_error(s, m);
+            rd_kafka_message_destroy(m);
+        } else if (hf_merge_push(s->merge, input_rank(s, topic), m->partition, m->offset,
+                                 order_time_us(m), m)) {
+            got++;
+        } else {
+            /* Unknown topic or out of memory: the order cannot be kept. */
+            HF_LOG(HF_LOG_ERROR, "input_order_hold_failed", HF_LID("topic", topic),
+                   HF_LI("partition", m->partition));
+            rd_kafka_message_destroy(m);
+            s->fatal = true;
+            break;
+        }
+        if (deadline < 0)
+            deadline = hf_mono_ms() + s->cfg->batch_wait_ms;
+        int64_t l = deadline - hf_mono_ms();
+        timeout = l > 0 ? (int)l : 0;
+    }
+    if (!s->revoked && !s->fatal)
+        s->nbatch = hf_merge_release(s->merge, hf_mono_ms(), (void **)s->batch, batch_max);
+    hf_gauge_set(s->held_gauge, (double)hf_merge_held(s->merge));
+    uint64_t expired = hf_merge_expired(s->merge);
+    hf_counter_add(s->order_expired_total, expired - s->order_expired_seen);
+    s->order_expired_seen = expired;
+    if (s->nbatch == 0 && timeout == 0 && got == 0 && hf_merge_held(s->merge) >= 4 * batch_max)
+        rd_kafka_poll(s->producer, 10); /* full and waiting: do not spin */
+}
+
 /* ---- setup and main loop ------------------------------------------------ */
 
 /* Fetches the metadata of an output topic before the first record, so the
@@ -563,6 +717,8 @@ static hf_status stage_open(hf_stage *s, hf_err *err) {
                            /* EAGER range: cooperative-sticky loops in librdkafka
                             * < 2.6.1 (#4800); see docs/architecture.md. */
                            "partition.assignment.strategy", "range",
+                           /* ingest-time order needs to know when an input is caught up */
+                           "enable.partition.eof", s->merge != NULL ? "true" : "false",
                            c->instance_id[0] ? "group.instance.id" : NULL, c->instance_id,
                            NULL};
     const char *pdefs[] = {"enable.idempotence", "true",
@@ -643,7 +799,10 @@ static int stage_loop(hf_stage *s) {
         }
         if (s->def->tick != NULL)
             s->def->tick(s->ctx, hf_mono_ms());
-        collect(s);
+        if (s->merge != NULL)
+            collect_merged(s);
+        else
+            collect(s);
         if (s->nbatch == 0)
             continue;
         if (s->revoked) {
@@ -774,6 +933,8 @@ int hf_stage_main(int argc, char **argv, const hf_stage_def *def) {
         goto out;
     if (def->init != NULL && def->init(&s.ctx, &cfg, &err) != HF_OK)
         goto out;
+    if (cfg.input_order == HF_INPUT_ORDER_INGEST_TIME && merge_open(&s, &err) != HF_OK)
+        goto out;
     if (stage_open(&s, &err) != HF_OK)
         goto out;
     rc = stage_loop(&s);
@@ -784,6 +945,7 @@ out:
         HF_LOG(HF_LOG_ERROR, "startup_failed", HF_LERR(err.msg));
         rc = err.st == HF_ECONFIG ? 2 : 1;
     }
+    merge_close(&s); /* held messages go before the consumer is destroyed */
     stage_close(&s);
     hf_ready_set("kafka", false);
     if (def->fini != NULL && s.ctx != NULL)

@@ -46,6 +46,15 @@ void hf_stage_cfg_table(const hf_stage_def *def, hf_stage_cfg_vars *t) {
            "from the consumer. Off in production (redundant there); on for the dev broker, "
            "whose mock cluster acknowledges but never stores transactional offsets "
            "(docs/devbroker.md)"),
+        SV("HL7FLOW_INPUT_ORDER", HF_CFG_ENUM,
+           def->default_input_order != NULL ? def->default_input_order : "arrival", input_order,
+           0, 0, "arrival|ingest-time",
+           "arrival: records as fetched (in order within each partition only); ingest-time: "
+           "partition N of every input topic merged by the records' ingest_ts, for inputs keyed "
+           "alike (docs/architecture.md, \"Input order\")"),
+        SV("HL7FLOW_INPUT_ORDER_WAIT_MS", HF_CFG_INT, "1000", order_wait_ms, 0, 600000, NULL,
+           "ingest-time order: how long a partition's records wait for another input of the "
+           "same partition number that has records in flight, before going on without them"),
         SV("HL7FLOW_LOG_LEVEL", HF_CFG_ENUM, "info", log_level, 0, 0, "debug|info|warn|error",
            "lowest level logged"),
     };

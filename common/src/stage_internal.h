@@ -5,7 +5,7 @@
 #include "hl7flow/config.h"
 #include "hl7flow/stage.h"
 
-#define HF_STAGE_CFG_NVARS 15
+#define HF_STAGE_CFG_NVARS 17
 
 /* The common stage table with stage-specific defaults filled in. */
 typedef struct hf_stage_cfg_vars {

@@ -69,6 +69,9 @@ int main(int argc, char **argv) {
         .default_inputs = "hl7.parsed.adt,hl7.parsed.orm,hl7.parsed.oru,hl7.parsed.dft,"
                           "hl7.parsed.mdm",
         .default_output = "hl7.linked",
+        /* A patient's ADT, orders and results come on different topics:
+         * merge them by ingest time so a result follows its order. */
+        .default_input_order = "ingest-time",
         .tables = tables,
         .ntables = 2,
         .cfgs = cfgs,

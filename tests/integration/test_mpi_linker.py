@@ -25,7 +25,16 @@ topics (in two halves), then through the linker:
   index holds keyed hashes only and the comparison data is sealed;
 - two replicas, each seeing a variant of the same new person (another MRN,
   another facility, a typo in the family name) at once: one golden record
-  per person in PostgreSQL, both MRNs linked to it.
+  per person in PostgreSQL, both MRNs linked to it;
+- order across topics: 24 patients each get an A01, then an order, then its
+  result (one MLLP file, so ingest_ts rises in that order). A new group
+  starts with every ADT and ORM record of the run ahead of it but none of
+  the ORUs before these, so each result sits at the head of its partition
+  and its order deep in another topic. With the default ingest-time order
+  every result carries its order's placer number and no
+  result_without_order, and every order its admission's visit; the same
+  records read in arrival order (HL7FLOW_INPUT_ORDER=arrival, the control)
+  lose some of that, which shows the input really is out of order.
 
 Each run has its own consumer group, state directories, database and
 changelog topic (the dev broker is started with schemas/topics plus a
@@ -51,7 +60,7 @@ LINKER = os.path.join(BIN, "hl7flow-mpi-linker")
 KEY = "integration-test-mrn-key-0123456789"
 TYPED = [f"hl7.parsed.{t}" for t in ("adt", "orm", "oru", "dft", "mdm")]
 CHANGELOG = "hl7flow-mpi-linker-state-changelog"
-RUNS = ("base", "kill", "race", "match")
+RUNS = ("base", "kill", "race", "match", "order", "arrival")
 STATE = {}
 LINKED_SCHEMA = avro.schema.parse(open(os.path.join(REPO, "schemas", "avro",
                                                     "hl7.linked.avsc")).read())
@@ -504,6 +513,96 @@ def check_race(env, a, b):
           f"partitions, one golden each")
 
 
+ORDER_GIVEN = ["Alma", "Bruno", "Celia", "Dmitri", "Edna", "Farid", "Greta", "Hugo", "Ines",
+               "Jonas", "Kira", "Lars", "Mona", "Nils", "Olga", "Pavel", "Rosa", "Sven", "Tara",
+               "Ugo", "Vera", "Walt", "Xenia", "Yuri"]
+ORDER_FAMILY = ["Abbott", "Brandt", "Castillo", "Dorsey", "Eklund", "Fischer", "Gallo", "Hart"]
+ORDER_PATIENTS = 24
+
+
+def order_story(k):
+    """A01, ORM (new order OXORD<k>) and ORU (its final result) of patient k."""
+    fac = f"HOSP_{'ABCDEF'[k % 6]}"
+
+    def msh(code, cid):
+        return f"MSH|^~\\&|ORDSYS|{fac}|HL7FLOW|HUB|20240401080000||{code}|{cid}|P|2.5.1"
+    pid = (f"PID|1||OX{k:05d}^^^{fac}^MR||{ORDER_FAMILY[k % 8]}^{ORDER_GIVEN[k]}||"
+           f"19{50 + k:02d}0{1 + k % 9}1{k % 10}|{'FM'[k % 2]}")
+    pv1 = f"PV1|1|I|WARD^^^{fac}||||||||||||||||OXV{k}^^^{fac}^VN"
+    a01 = [msh("ADT^A01^ADT_A01", f"OX-A-{k}"), "EVN|A01|20240401080000", pid, pv1]
+    orm = [msh("ORM^O01^ORM_O01", f"OX-O-{k}"), pid, pv1, f"ORC|NW|OXORD{k}^ORDSYS",
+           f"OBR|1|OXORD{k}^ORDSYS||51990-0^Basic metabolic panel - Blood^LN"]
+    oru = [msh("ORU^R01^ORU_R01", f"OX-R-{k}"), pid, pv1, f"ORC|RE|OXORD{k}^ORDSYS|OXLAB{k}^LAB||CM",
+           f"OBR|1|OXORD{k}^ORDSYS|OXLAB{k}^LAB|51990-0^Basic metabolic panel - Blood^LN|||"
+           "20240401090000|||||||||||||||20240401100000||CH|F",
+           "OBX|1|NM|2345-7^Glucose [Mass/volume] in Serum or Plasma^LN||95|mg/dL^mg/dL^UCUM|"
+           "70-99|N|||F"]
+    return [b"\x0b" + "\r".join(m).encode() + b"\r\x1c\x0d" for m in (a01, orm, oru)]
+
+
+def typed_ends(env, topic):
+    """{partition: end offset} of a typed topic now."""
+    ends = {}
+    for r in env.consume(topic, idle_ms=500):
+        ends[r["partition"]] = max(ends.get(r["partition"], 0), r["offset"] + 1)
+    return ends
+
+
+def commit_group(env, group, topic, ends):
+    """Commits @ends ({partition: offset}) for @group on @topic before it starts."""
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": env.bootstrap, "group.id": group,
+                  "enable.auto.commit": False})
+    try:
+        c.commit(offsets=[TopicPartition(topic, p, o) for p, o in ends.items()],
+                 asynchronous=False)
+    finally:
+        c.close()
+
+
+def order_outcome(got):
+    """(results carrying their order, orders carrying their visit) of the story."""
+    with_order = sum(1 for k in range(ORDER_PATIENTS)
+                     if got[f"OX-R-{k}"][0]["linkage"]["order_placer_number"] == f"OXORD{k}"
+                     and "result_without_order" not in got[f"OX-R-{k}"][0]["linkage"]["anomalies"])
+    with_visit = sum(1 for k in range(ORDER_PATIENTS)
+                     if got[f"OX-O-{k}"][0]["linkage"]["encounter_visit_number"] == f"OXV{k}")
+    return with_order, with_visit
+
+
+def test_results_follow_their_orders_across_topics(env):
+    # Everything on hl7.parsed.oru so far is skipped by the new groups, so the
+    # story's results come first in their partitions.
+    skip_oru = typed_ends(env, "hl7.parsed.oru")
+    stories = [order_story(k) for k in range(ORDER_PATIENTS)]
+    before = end(env, TYPED)
+    produce_msgs(env, "order", [s[i] for i in range(3) for s in stories])
+    ids = [f"OX-{t}-{k}" for t in "AOR" for k in range(ORDER_PATIENTS)]
+    wait_for(lambda: end(env, TYPED) >= before + len(ids), 120, "the story routed", interval=1)
+    small_fetch = {"KAFKA_CONSUMER_MAX_PARTITION_FETCH_BYTES": "4096"}  # few records per fetch
+    outcome = {}
+    for run, extra in (("order", {}), ("arrival", {"HL7FLOW_INPUT_ORDER": "arrival"})):
+        commit_group(env, f"lk-{run}", "hl7.parsed.oru", skip_oru)
+        start = linked_ends(env)
+        r = linker(env, f"{run}-a", run, dict(small_fetch, **extra))
+        try:
+            got = wait_ids(env, start, ids, timeout=180)
+            outcome[run] = order_outcome(got)
+            if run == "order":
+                check_eq(outcome[run], (ORDER_PATIENTS, ORDER_PATIENTS),
+                         "ingest-time order: every result has its order, every order its visit")
+                held = [e for e in r.log_events() if e.get("event") == "input_order_hold_failed"]
+                check_eq(held, [], "no record failed to be held")
+            check_eq(r.term(), 0, f"{run} linker drains")
+        finally:
+            if r.alive():
+                r.kill()
+    check(outcome["arrival"] != (ORDER_PATIENTS, ORDER_PATIENTS),
+          f"the control (arrival order) loses correlation: {outcome['arrival']}")
+    print(f"# order: ingest-time {outcome['order']}, arrival {outcome['arrival']} "
+          f"(results with their order, orders with their visit, of {ORDER_PATIENTS})")
+
+
 if __name__ == "__main__":
     run_suite("mpi_linker", [
         test_setup_chain_and_first_half,
@@ -512,4 +611,5 @@ if __name__ == "__main__":
         test_baseline_equals_kill_run,
         test_probabilistic_enterprise_ids,
         test_two_replicas_same_new_person_one_golden_record,
+        test_results_follow_their_orders_across_topics,
     ], needs_broker=False)

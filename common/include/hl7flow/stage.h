@@ -92,9 +92,16 @@ typedef struct hf_stage_cfg {
     int64_t lag_interval_ms;
     int log_level;
     bool eos_mirror_commit; /* also commit offsets with the consumer after each txn */
+    int input_order;        /* HF_INPUT_ORDER_* */
+    int64_t order_wait_ms;  /* ingest-time order: longest wait for an input in flight */
 } hf_stage_cfg;
 
 enum { HF_GUARANTEE_EXACTLY_ONCE = 0, HF_GUARANTEE_AT_LEAST_ONCE = 1 };
+
+/* HL7FLOW_INPUT_ORDER: arrival = as fetched (each partition in order, the
+ * topics interleaved by fetch timing); ingest-time = the co-partitioned
+ * inputs merged by each record's ingest_ts (stage_merge.h). */
+enum { HF_INPUT_ORDER_ARRIVAL = 0, HF_INPUT_ORDER_INGEST_TIME = 1 };
 
 /* What a service supplies. */
 typedef struct hf_stage_def {
@@ -102,6 +109,7 @@ typedef struct hf_stage_def {
     const char *synopsis;       /* first line of --help */
     const char *default_inputs; /* default HL7FLOW_INPUT_TOPICS */
     const char *default_output; /* default HL7FLOW_OUTPUT_TOPIC */
+    const char *default_input_order; /* default HL7FLOW_INPUT_ORDER; NULL = "arrival" */
     const hf_cfg_table *tables; /* the service's own settings; may be NULL */
     size_t ntables;
     void *const *cfgs;          /* structs those tables fill, one per table */

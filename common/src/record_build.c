@@ -34,12 +34,30 @@ enum {
 static void scan_text(const char *p, const char *end, char esc, bool *has_esc, bool *has_high) {
     bool e = false, h = false;
 #ifdef __SSE2__
+    const char *begin = p;
     const __m128i ve = _mm_set1_epi8(esc);
     __m128i acc_e = _mm_setzero_si128(), acc_h = _mm_setzero_si128();
+    for (; end - p >= 64; p += 64) { /* 4 blocks a step: less loop per byte */
+        __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+        __m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+        __m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+        acc_e = _mm_or_si128(acc_e, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x0, ve),
+                                                              _mm_cmpeq_epi8(x1, ve)),
+                                                 _mm_or_si128(_mm_cmpeq_epi8(x2, ve),
+                                                              _mm_cmpeq_epi8(x3, ve))));
+        acc_h = _mm_or_si128(acc_h, _mm_or_si128(_mm_or_si128(x0, x1), _mm_or_si128(x2, x3)));
+    }
     for (; end - p >= 16; p += 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
         acc_e = _mm_or_si128(acc_e, _mm_cmpeq_epi8(x, ve));
         acc_h = _mm_or_si128(acc_h, x);
+    }
+    if (p < end && end - begin >= 16) { /* the last 16 bytes again: no byte loop */
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
+        acc_e = _mm_or_si128(acc_e, _mm_cmpeq_epi8(x, ve));
+        acc_h = _mm_or_si128(acc_h, x);
+        p = end;
     }
     e = esc != 0 && _mm_movemask_epi8(acc_e) != 0;
     h = _mm_movemask_epi8(acc_h) != 0;
@@ -148,10 +166,10 @@ typedef struct counts {
     size_t orders, obs, notes, dx, al, in, nk, ft;
 } counts;
 
-static void count_ids(const hf_hl7_msg *msg, size_t nseg, counts *c) {
+static void count_ids(const hf_rec *rec, counts *c) {
     memset(c, 0, sizeof *c);
-    for (size_t s = 0; s < nseg; s++) {
-        switch (pack(hf_hl7_seg_id(msg, s))) {
+    for (size_t s = 0; s < rec->segments.n; s++) {
+        switch (pack(rec->segments.v[s].id)) {
         case ORC: case OBR: c->orders++; break;
         case OBX: c->obs++; break;
         case NTE: c->notes++; break;
@@ -201,10 +219,10 @@ static void build_document_text(hf_rec_ctx *ctx, hf_rec *rec, size_t txa_seg) {
     rec->document->text = hf_rt_join_lines(ctx, items, n);
 }
 
-static void build_segments(hf_rec_ctx *ctx, const hf_hl7_msg *msg, hf_rec *rec) {
+static void build_segments(hf_rec_ctx *ctx, hf_rec *rec) {
     size_t nseg = rec->segments.n;
     counts c;
-    count_ids(msg, nseg, &c);
+    count_ids(rec, &c);
     rec->orders.v = arr(ctx, c.orders, sizeof(hf_rec_order));
     rec->observations.v = arr(ctx, c.obs, sizeof(hf_rec_obs));
     rec->notes.v = arr(ctx, c.notes, sizeof(hf_rec_note));
@@ -403,7 +421,7 @@ hf_status hf_rec_build(hf_rec_ctx *ctx, const hf_hl7_msg *msg, const hf_rec_meta
     ctx->esc = ctx->seg_esc[0];
     ctx->plain = !ctx->esc && ctx->text_mode == HF_TXT_ASIS;
     build_header(ctx, msh, &rec->header);
-    build_segments(ctx, msg, rec);
+    build_segments(ctx, rec);
     if (ctx->oom)
         return hf_err_set(err, HF_ENOMEM, "record: out of memory");
 

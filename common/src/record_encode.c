@@ -88,9 +88,10 @@ static inline char *copy(char *p, const char *s, size_t n) {
             memcpy(&b, s + n - 4, 4);
             memcpy(p, &a, 4);
             memcpy(p + n - 4, &b, 4);
-        } else {
-            for (size_t i = 0; i < n; i++)
-                p[i] = s[i];
+        } else if (n > 0) { /* 1 to 3 bytes: first, middle, last */
+            p[0] = s[0];
+            p[n / 2] = s[n / 2];
+            p[n - 1] = s[n - 1];
         }
     } else {
         memcpy(p, s, n);
@@ -112,9 +113,13 @@ static bool put_run(enc *e, char **pp, hf_span wire, const hf_span *s, size_t n)
     if (wire.len == 0 || s[0].p != wire.p || s[n - 1].p + s[n - 1].len != wire.p + wire.len ||
         s[0].len > 63)
         return false;
+    /* a run that breaks may have patched bytes past the wire's end before
+     * the break: each patch sits at most 64 bytes after the previous one,
+     * so room for 64 * n bytes keeps every write inside the buffer */
+    size_t need = (wire.len > 64 * n ? wire.len : 64 * n) + 1;
     char *p = *pp;
-    if ((size_t)(e->end - p) < wire.len + 1) {
-        if ((p = grow(e, p, wire.len + 1)) == NULL)
+    if ((size_t)(e->end - p) < need) {
+        if ((p = grow(e, p, need)) == NULL)
             return false;
         *pp = p;
     }
@@ -131,32 +136,46 @@ static bool put_run(enc *e, char **pp, hf_span wire, const hf_span *s, size_t n)
     return true;
 }
 
-/* A span array (a `spans` record) of @p n nullable strings; n, s and the
- * loop live in registers (a store through p may alias any memory). */
-#define PUT_SPANS(arr, n)                           \
-    do {                                            \
-        const hf_span *s_ = (arr);                  \
-        for (size_t i_ = 0, n_ = (n); i_ < n_; i_++) \
-            PUT_OSTR(s_[i_]);                       \
-    } while (0)
-
 /* A nullable string: 0 for null (empty), else branch 1 and the string. */
 #define PUT_OSTR(sp)                                \
     do {                                            \
         size_t len_ = (sp).len;                     \
         ROOM(len_ + 11);                            \
-        if (len_ == 0) {                            \
+        if (len_ == 0)                              \
             *p++ = 0;                               \
-        } else if (len_ < 64) { /* the usual case */ \
-            p[0] = 2;                               \
-            p[1] = (char)(2 * len_);                \
-            p = copy(p + 2, (sp).p, len_);          \
-        } else {                                    \
-            *p++ = 2;                               \
-            p = varint(p, (int64_t)len_);           \
-            p = copy(p, (sp).p, len_);              \
-        }                                           \
+        else                                        \
+            p = put_str1(p, (sp).p, len_);          \
     } while (0)
+
+/* Branch 1 of ["null","string"] and a non-empty string (room checked). */
+static inline char *put_str1(char *p, const char *s, size_t len) {
+    if (len < 64) { /* the usual case: a one-byte length */
+        p[0] = 2;
+        p[1] = (char)(2 * len);
+        return copy(p + 2, s, len);
+    }
+    *p++ = 2;
+    p = varint(p, (int64_t)len);
+    return copy(p, s, len);
+}
+
+/* A span array (a `spans` record) of @p n nullable strings. Room for one
+ * byte per field still to come is kept at all times, so a null, the
+ * commonest value, is one store without a check. */
+static inline char *put_spans(enc *e, char *p, const hf_span *s, size_t n) {
+    char *end = e->end;
+    ROOM(n);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = s[i].len;
+        if (len == 0) {
+            *p++ = 0;
+            continue;
+        }
+        ROOM(len + 11 + (n - i));
+        p = put_str1(p, s[i].p, len);
+    }
+    return p;
+}
 
 /* Writes one record. Records of nullable strings only (Coded, Provider,
  * Address... flagged `spans`) are written inline as a span array, so the
@@ -167,10 +186,8 @@ static char *put_segment(enc *e, char *p, const hf_rec_segment *sg);
 
 static char *put_record(enc *e, char *p, const hf_rdesc *d, const char *base, size_t nf) {
     char *end = e->end;
-    if (d->spans) {
-        PUT_SPANS((const hf_span *)(const void *)base, nf);
-        return p;
-    }
+    if (d->spans)
+        return put_spans(e, p, (const hf_span *)(const void *)base, nf);
     if (d == &hf_rdesc_segment) /* a dozen per message: no table walk */
         return put_segment(e, p, (const hf_rec_segment *)(const void *)base);
     for (const hf_rfield *f = d->fields, *fend = f + nf; f < fend; f++) {
@@ -248,7 +265,10 @@ static char *put_record(enc *e, char *p, const hf_rdesc *d, const char *base, si
             }
             *p++ = 2;
             if (f->sub->spans) {
-                PUT_SPANS((const hf_span *)(const void *)sub, f->sub->nfields);
+                if ((p = put_spans(e, p, (const hf_span *)(const void *)sub, f->sub->nfields)) ==
+                    NULL)
+                    return NULL;
+                end = e->end;
                 break;
             }
             if ((p = put_record(e, p, f->sub, sub, f->sub->nfields)) == NULL)
@@ -264,7 +284,10 @@ static char *put_record(enc *e, char *p, const hf_rdesc *d, const char *base, si
                 for (size_t i = 0; i < a.n; i++) {
                     const char *item = (const char *)a.v + i * f->sub->size;
                     if (f->sub->spans) {
-                        PUT_SPANS((const hf_span *)(const void *)item, f->sub->nfields);
+                        p = put_spans(e, p, (const hf_span *)(const void *)item, f->sub->nfields);
+                        if (p == NULL)
+                            return NULL;
+                        end = e->end;
                         continue;
                     }
                     if ((p = put_record(e, p, f->sub, item, f->sub->nfields)) == NULL)

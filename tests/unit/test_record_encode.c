@@ -530,6 +530,80 @@ static void encode_appends_after_a_wire_header(void **state) {
     hf_hl7_msg_destroy(msg);
 }
 
+/* Encodes @p rec appended to @p out (which already holds @p pre bytes)
+ * and compares the appended bytes with avro-c's encoding. */
+static void assert_encodes_like_avro_c(schema *sc, const hf_rec *rec, hf_rec_buf *out,
+                                       size_t pre, const char *what) {
+    size_t cap = 1 << 16;
+    char *ref = malloc(cap);
+    assert_non_null(ref);
+    out->len = pre;
+    assert_int_equal(hf_rec_encode(rec, HF_REC_VALIDATED, out), HF_OK);
+    size_t n = avro_c_encode(sc, rec, HF_REC_VALIDATED, &ref, &cap);
+    if (n != out->len - pre || memcmp(ref, out->p + pre, n) != 0)
+        fail_msg("%s: direct and avro-c differ (%zu vs %zu bytes)", what, out->len - pre, n);
+    free(ref);
+}
+
+/* The encoder's short paths: nullable strings of every length around its
+ * cut-offs (1-3 bytes, 4-7, 8-16, 17+, 63 and 64: a one- or two-byte
+ * length) in records of strings only, runs of nulls, segment fields that a
+ * caller replaced or made long (a run of wire pieces that breaks), and all
+ * of it written into a buffer that is nearly full, so every room check
+ * grows it at a different place. */
+static void short_strings_nulls_and_broken_runs_encode_like_avro_c(void **state) {
+    (void)state;
+    static const char text[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                               "-abcdefghijklmnopqrstuvwxyz"; /* 88 bytes: every span fits */
+    static const size_t lens[] = {0, 1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 63, 64, 70, 0, 0};
+    schema sc;
+    schema_open(&sc, "hl7.validated");
+    hf_rec_ctx *ctx = hf_rec_ctx_new();
+    hf_hl7_msg *msg = NULL;
+    hf_rec *rec = build_oru(ctx, &msg);
+    hf_rec_buf out = {0};
+    assert_true(rec->observations.n > 0 && rec->segments.n > 2);
+    hf_rec_coded *cd = hf_rec_alloc(ctx, sizeof *cd);
+    hf_rec_hd *hd = hf_rec_alloc(ctx, sizeof *hd);
+    assert_non_null(cd);
+    assert_non_null(hd);
+    rec->observations.v[0].identifier = cd;
+    rec->header.receiving_facility = hd;
+    size_t nl = sizeof lens / sizeof lens[0];
+    for (size_t k = 0; k < nl; k++) {
+        hf_span *c = &cd->code, *h = &hd->namespace_id;
+        for (size_t j = 0; j < 6; j++)
+            c[j] = (hf_span){text + j, lens[(k + j) % nl]};
+        for (size_t j = 0; j < 3; j++)
+            h[j] = (hf_span){text, lens[(k + 2 * j) % nl]};
+        rec->header.control_id = (hf_span){text, lens[k]};
+        /* segment 2: field 2 replaced (not a wire piece), field 1 long */
+        hf_rec_segment *sg = &rec->segments.v[1];
+        if (sg->fields.n > 2) {
+            sg->fields.v[1] = (hf_span){text, lens[k]};
+            if (k % 2 == 1)
+                sg->fields.v[0] = (hf_span){text, 64 + k % 8};
+        }
+        for (size_t free_bytes = 0; free_bytes < 250; free_bytes += 3) {
+            char what[64];
+            snprintf(what, sizeof what, "lengths from %zu, %zu bytes free", k, free_bytes);
+            hf_rec_buf_free(&out);
+            /* a fresh buffer (256 bytes) holding all but free_bytes: the
+             * encoder's first reservation and later growth land at a
+             * different byte of the record each time */
+            assert_int_equal(hf_wire_put_header(&out, 1), HF_OK);
+            assert_true(out.cap > free_bytes);
+            memset(out.p, 0, out.cap);
+            out.len = out.cap - free_bytes;
+            assert_encodes_like_avro_c(&sc, rec, &out, out.len, what);
+        }
+    }
+    hf_rec_buf_free(&out);
+    hf_rec_ctx_destroy(ctx);
+    hf_hl7_msg_destroy(msg);
+    schema_close(&sc);
+}
+
 static void json_view_is_valid_and_readable(void **state) {
     (void)state;
     hf_rec_ctx *ctx = hf_rec_ctx_new();
@@ -576,6 +650,7 @@ int main(void) {
         cmocka_unit_test(direct_decoder_round_trips_and_refuses_bad_input),
         cmocka_unit_test(decoder_reads_arrays_in_several_blocks),
         cmocka_unit_test(encode_appends_after_a_wire_header),
+        cmocka_unit_test(short_strings_nulls_and_broken_runs_encode_like_avro_c),
         cmocka_unit_test(json_view_is_valid_and_readable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -188,6 +188,23 @@ static void merge_drop(void *arg, void *msg, int rank, int32_t partition, int64_
         p->offset = offset;
 }
 
+/* The merge asks to stop or restart fetching one input partition (its
+ * hold limit). Pausing drops what the consumer fetched beyond the records
+ * already handed to us; resuming fetches from there again. */
+static void merge_flow(void *arg, int rank, int32_t partition, bool pause) {
+    hf_stage *s = arg;
+    if (rank < 0 || rank >= s->ninputs)
+        return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, s->inputs[rank], partition);
+    rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(s->consumer, l)
+                                    : rd_kafka_resume_partitions(s->consumer, l);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        HF_LOG(HF_LOG_DEBUG, "input_flow_failed", HF_LB("pause", pause),
+               HF_LID("code", rd_kafka_err2name(err)));
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* A record's ordering time: its ingest_ts header, else its timestamp. */
 static int64_t order_time_us(rd_kafka_message_t *m) {
     rd_kafka_headers_t *h = NULL;
@@ -200,6 +217,9 @@ static int64_t order_time_us(rd_kafka_message_t *m) {
     int64_t ms = rd_kafka_message_timestamp(m, &tstype);
     return ms >= 0 ? ms * 1000 : 0;
 }
+
+/* Records one input partition may hold before it is paused. */
+#define MERGE_HOLD_MAX 512
 
 /* Splits HL7FLOW_INPUT_TOPICS into s->inputs and creates the merge. */
 static hf_status merge_open(hf_stage *s, hf_err *err) {
@@ -215,7 +235,8 @@ static hf_status merge_open(hf_stage *s, hf_err *err) {
     free(list);
     if (s->inputs == NULL)
         return hf_err_set(err, HF_ENOMEM, "input topics");
-    s->merge = hf_merge_new(s->ninputs, s->cfg->order_wait_ms, merge_drop, s);
+    const hf_merge_hooks hooks = {merge_drop, merge_flow, s};
+    s->merge = hf_merge_new(s->ninputs, s->cfg->order_wait_ms, MERGE_HOLD_MAX, &hooks);
     if (s->merge == NULL)
         return hf_err_set(err, HF_ECONFIG, "HL7FLOW_INPUT_ORDER=ingest-time: no input topic");
     s->held_gauge = hf_metrics_gauge("hl7flow_input_held_records",
@@ -643,15 +664,15 @@ static void collect(hf_stage *s) {
 }
 
 /* Ingest-time order: polls into the merge (until batch_max records or
- * batch_wait_ms after the first event, and not past 4 batches held), then
- * takes what the merge releases as the batch. */
+ * batch_wait_ms after the first event; the merge pauses partitions that
+ * hold too much), then takes what the merge releases as the batch. */
 static void collect_merged(hf_stage *s) {
     s->revoked = false;
     size_t batch_max = (size_t)s->cfg->batch_max, got = 0;
     int64_t left = hf_merge_wait_left(s->merge, hf_mono_ms());
     int timeout = left >= 0 && left < 100 ? (int)left : 100;
     int64_t deadline = -1;
-    while (got < batch_max && hf_merge_held(s->merge) < 4 * batch_max && !s->revoked) {
+    while (got < batch_max && !s->revoked) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s->consumer, timeout);
         if (m == NULL)
             break;
@@ -684,8 +705,6 @@ static void collect_merged(hf_stage *s) {
     uint64_t expired = hf_merge_expired(s->merge);
     hf_counter_add(s->order_expired_total, expired - s->order_expired_seen);
     s->order_expired_seen = expired;
-    if (s->nbatch == 0 && timeout == 0 && got == 0 && hf_merge_held(s->merge) >= 4 * batch_max)
-        rd_kafka_poll(s->producer, 10); /* full and waiting: do not spin */
 }
 
 /* ---- setup and main loop ------------------------------------------------ */

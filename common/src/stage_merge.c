@@ -23,6 +23,7 @@ typedef struct fifo {
     size_t cap, head, count;
     bool assigned;
     bool at_end; /* partition EOF seen and nothing pushed since */
+    bool paused; /* told the owner to stop fetching it (hold_max reached) */
 } fifo;
 
 typedef struct group {
@@ -33,8 +34,8 @@ typedef struct group {
 struct hf_merge {
     int ntopics;
     int64_t max_wait_ms;
-    hf_merge_drop_fn drop;
-    void *drop_arg;
+    size_t hold_max;
+    hf_merge_hooks hooks;
     group *groups;      /* index = partition number */
     int32_t ngroups;
     int32_t next_start; /* group to serve first on the next release (fairness) */
@@ -42,7 +43,8 @@ struct hf_merge {
     uint64_t expired;
 };
 
-hf_merge *hf_merge_new(int ntopics, int64_t max_wait_ms, hf_merge_drop_fn drop, void *drop_arg) {
+hf_merge *hf_merge_new(int ntopics, int64_t max_wait_ms, size_t hold_max,
+                       const hf_merge_hooks *hooks) {
     if (ntopics <= 0)
         return NULL;
     hf_merge *mg = calloc(1, sizeof *mg);
@@ -50,17 +52,30 @@ hf_merge *hf_merge_new(int ntopics, int64_t max_wait_ms, hf_merge_drop_fn drop, 
         return NULL;
     mg->ntopics = ntopics;
     mg->max_wait_ms = max_wait_ms;
-    mg->drop = drop;
-    mg->drop_arg = drop_arg;
+    mg->hold_max = hold_max < 2 ? 2 : hold_max;
+    if (hooks != NULL)
+        mg->hooks = *hooks;
     return mg;
 }
 
-/* Drops every record held in @p f of topic @p rank, partition @p p. */
+/* Pauses or resumes fetching @p f (topic @p rank, partition @p p) when its
+ * state changes. */
+static void fifo_flow(hf_merge *mg, fifo *f, int rank, int32_t p, bool pause) {
+    if (f->paused == pause)
+        return;
+    f->paused = pause;
+    if (mg->hooks.flow != NULL)
+        mg->hooks.flow(mg->hooks.arg, rank, p, pause);
+}
+
+/* Drops every record held in @p f of topic @p rank, partition @p p (a
+ * paused one is resumed first, so it is fetched again). */
 static void fifo_drop(hf_merge *mg, fifo *f, int rank, int32_t p) {
+    fifo_flow(mg, f, rank, p, false);
     while (f->count > 0) {
         held *h = &f->ring[f->head];
-        if (mg->drop != NULL)
-            mg->drop(mg->drop_arg, h->msg, rank, p, h->offset);
+        if (mg->hooks.drop != NULL)
+            mg->hooks.drop(mg->hooks.arg, h->msg, rank, p, h->offset);
         f->head = (f->head + 1) % f->cap;
         f->count--;
         mg->held_total--;
@@ -164,6 +179,8 @@ bool hf_merge_push(hf_merge *mg, int rank, int32_t partition, int64_t offset, in
     f->assigned = true;
     f->at_end = false;
     mg->held_total++;
+    if (f->count >= mg->hold_max)
+        fifo_flow(mg, f, rank, partition, true);
     return true;
 }
 
@@ -173,11 +190,14 @@ void hf_merge_eof(hf_merge *mg, int rank, int32_t partition) {
         f->at_end = true;
 }
 
-/* Releases from group @p g into @p out (at most @p cap); returns how many. */
-static size_t group_release(hf_merge *mg, group *g, int64_t now_ms, void **out, size_t cap) {
+/* Releases from group @p g (partition @p p) into @p out (at most @p cap);
+ * returns how many. */
+static size_t group_release(hf_merge *mg, group *g, int32_t p, int64_t now_ms, void **out,
+                            size_t cap) {
     size_t n = 0;
     while (n < cap) {
         fifo *best = NULL;
+        int best_rank = 0;
         bool waiting = false;
         for (int r = 0; r < mg->ntopics; r++) {
             fifo *f = &g->fifos[r];
@@ -188,8 +208,10 @@ static size_t group_release(hf_merge *mg, group *g, int64_t now_ms, void **out, 
                 continue;
             }
             /* Strictly smaller: on equal times the lower rank, seen first, stays. */
-            if (best == NULL || f->ring[f->head].ts_us < best->ring[best->head].ts_us)
+            if (best == NULL || f->ring[f->head].ts_us < best->ring[best->head].ts_us) {
                 best = f;
+                best_rank = r;
+            }
         }
         if (best == NULL) {
             g->wait_since = -1;
@@ -208,6 +230,8 @@ static size_t group_release(hf_merge *mg, group *g, int64_t now_ms, void **out, 
         best->head = (best->head + 1) % best->cap;
         best->count--;
         mg->held_total--;
+        if (best->paused && best->count <= mg->hold_max / 2)
+            fifo_flow(mg, best, best_rank, p, false);
     }
     return n;
 }
@@ -218,9 +242,10 @@ size_t hf_merge_release(hf_merge *mg, int64_t now_ms, void **out, size_t cap) {
         return 0;
     int32_t start = mg->next_start % mg->ngroups;
     for (int32_t i = 0; i < mg->ngroups && n < cap; i++) {
-        group *g = &mg->groups[(start + i) % mg->ngroups];
+        int32_t p = (start + i) % mg->ngroups;
+        group *g = &mg->groups[p];
         if (g->fifos != NULL)
-            n += group_release(mg, g, now_ms, out + n, cap - n);
+            n += group_release(mg, g, p, now_ms, out + n, cap - n);
     }
     mg->next_start = (start + 1) % mg->ngroups;
     return n;

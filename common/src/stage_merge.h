@@ -23,6 +23,13 @@
  * never committed. The merge stores opaque message pointers: the stage
  * owns them and is told about each one it drops.
  *
+ * Back-pressure: a topic-partition holding hold_max records is paused
+ * (the flow hook; the stage pauses it on the consumer, which drops what it
+ * had fetched beyond the held records and fetches it again on resume), and
+ * resumed when it is down to half. So memory stays bounded while the
+ * consumer keeps polling the other inputs - the ones a waiting partition
+ * needs.
+ *
  * Not thread-safe; the stage loop's main thread only.
  */
 #ifndef HL7FLOW_STAGE_MERGE_H
@@ -34,16 +41,24 @@
 
 typedef struct hf_merge hf_merge;
 
-/* Called for every held record the merge lets go of without releasing it
- * (revoke, rewind, free): the owner destroys @p msg and may note the
- * offset (the first dropped offset of a partition is where to rewind). */
-typedef void (*hf_merge_drop_fn)(void *arg, void *msg, int rank, int32_t partition,
-                                 int64_t offset);
+/* What the merge tells its owner (any may be NULL).
+ * drop: a held record the merge lets go of without releasing it (revoke,
+ *   rewind, free): the owner destroys @p msg and may note the offset (the
+ *   first dropped offset of a partition is where to rewind).
+ * flow: stop (@p pause true) or restart fetching topic @p rank partition
+ *   @p partition. A paused one is always resumed before it is dropped. */
+typedef struct hf_merge_hooks {
+    void (*drop)(void *arg, void *msg, int rank, int32_t partition, int64_t offset);
+    void (*flow)(void *arg, int rank, int32_t partition, bool pause);
+    void *arg;
+} hf_merge_hooks;
 
 /* A merge over @p ntopics inputs (rank 0 = the first listed = first on
  * ties), waiting at most @p max_wait_ms for an input with records in
- * flight. NULL when out of memory. */
-hf_merge *hf_merge_new(int ntopics, int64_t max_wait_ms, hf_merge_drop_fn drop, void *drop_arg);
+ * flight, pausing a topic-partition that holds @p hold_max records (at
+ * least 2). @p hooks is copied; NULL = none. NULL when out of memory. */
+hf_merge *hf_merge_new(int ntopics, int64_t max_wait_ms, size_t hold_max,
+                       const hf_merge_hooks *hooks);
 
 /* Drops every held record (through the drop function) and frees @p mg. */
 void hf_merge_free(hf_merge *mg);

@@ -4,6 +4,7 @@
  * offsets a rewind would seek to. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -44,7 +45,7 @@ static size_t release_ids(hf_merge *mg, int64_t now, int *ids, size_t cap) {
 
 static void releases_across_topics_in_time_order(void **state) {
     (void)state;
-    hf_merge *mg = hf_merge_new(2, 1000, NULL, NULL);
+    hf_merge *mg = hf_merge_new(2, 1000, 64, NULL);
     assert_non_null(mg);
     /* topic 1 (say oru) was fetched first, topic 0 (adt) second */
     assert_true(hf_merge_push(mg, 1, 0, 0, 20, MSG(20)));
@@ -66,7 +67,7 @@ static void releases_across_topics_in_time_order(void **state) {
 
 static void waits_for_an_input_in_flight_until_the_wait_runs_out(void **state) {
     (void)state;
-    hf_merge *mg = hf_merge_new(2, 1000, NULL, NULL);
+    hf_merge *mg = hf_merge_new(2, 1000, 64, NULL);
     assert_true(hf_merge_assign(mg, 0, 0));
     assert_true(hf_merge_assign(mg, 1, 0));
     assert_true(hf_merge_push(mg, 1, 0, 7, 500, MSG(1)));
@@ -86,7 +87,7 @@ static void waits_for_an_input_in_flight_until_the_wait_runs_out(void **state) {
 
 static void an_input_at_its_end_does_not_hold_others_back(void **state) {
     (void)state;
-    hf_merge *mg = hf_merge_new(3, 1000, NULL, NULL);
+    hf_merge *mg = hf_merge_new(3, 1000, 64, NULL);
     for (int r = 0; r < 3; r++)
         assert_true(hf_merge_assign(mg, r, 2));
     assert_true(hf_merge_push(mg, 2, 2, 0, 50, MSG(50)));
@@ -113,7 +114,7 @@ static void an_input_at_its_end_does_not_hold_others_back(void **state) {
 
 static void equal_times_go_to_the_topic_listed_first(void **state) {
     (void)state;
-    hf_merge *mg = hf_merge_new(3, 1000, NULL, NULL);
+    hf_merge *mg = hf_merge_new(3, 1000, 64, NULL);
     assert_true(hf_merge_push(mg, 2, 0, 0, 100, MSG(3)));
     assert_true(hf_merge_push(mg, 1, 0, 0, 100, MSG(2)));
     assert_true(hf_merge_push(mg, 0, 0, 0, 100, MSG(1)));
@@ -129,7 +130,7 @@ static void equal_times_go_to_the_topic_listed_first(void **state) {
 
 static void partitions_are_merged_independently(void **state) {
     (void)state;
-    hf_merge *mg = hf_merge_new(2, 1000, NULL, NULL);
+    hf_merge *mg = hf_merge_new(2, 1000, 64, NULL);
     for (int p = 0; p < 2; p++)
         for (int r = 0; r < 2; r++)
             assert_true(hf_merge_assign(mg, r, p));
@@ -147,7 +148,7 @@ static void partitions_are_merged_independently(void **state) {
 
 static void release_respects_the_cap_and_keeps_the_rest(void **state) {
     (void)state;
-    hf_merge *mg = hf_merge_new(2, 0, NULL, NULL); /* no wait at all */
+    hf_merge *mg = hf_merge_new(2, 0, 64, NULL); /* no wait at all */
     /* more than one ring growth, interleaved times */
     for (int i = 0; i < 300; i++) {
         assert_true(hf_merge_push(mg, 0, 0, i, 2 * i, MSG(2 * i)));
@@ -171,7 +172,7 @@ static void revoke_drops_held_records_and_stops_the_wait(void **state) {
     (void)state;
     drops d;
     drops_init(&d);
-    hf_merge *mg = hf_merge_new(2, 1000, on_drop, &d);
+    hf_merge *mg = hf_merge_new(2, 1000, 64, &(hf_merge_hooks){on_drop, NULL, &d});
     assert_true(hf_merge_assign(mg, 0, 1));
     assert_true(hf_merge_assign(mg, 1, 1));
     assert_true(hf_merge_push(mg, 0, 1, 40, 5, MSG(1)));
@@ -193,7 +194,7 @@ static void drop_all_reports_rewind_offsets_and_forgets_ends(void **state) {
     (void)state;
     drops d;
     drops_init(&d);
-    hf_merge *mg = hf_merge_new(2, 1000, on_drop, &d);
+    hf_merge *mg = hf_merge_new(2, 1000, 64, &(hf_merge_hooks){on_drop, NULL, &d});
     assert_true(hf_merge_push(mg, 0, 3, 10, 1, MSG(1)));
     assert_true(hf_merge_push(mg, 0, 3, 11, 2, MSG(2)));
     assert_true(hf_merge_push(mg, 1, 3, 5, 3, MSG(3)));
@@ -212,14 +213,62 @@ static void drop_all_reports_rewind_offsets_and_forgets_ends(void **state) {
     assert_int_equal(d.count, 4);
 }
 
+typedef struct flows {
+    int pauses, resumes;
+    bool paused;
+} flows;
+
+static void on_flow(void *arg, int rank, int32_t partition, bool pause) {
+    flows *f = arg;
+    assert_int_equal(rank, 1);
+    assert_int_equal(partition, 0);
+    assert_true(pause != f->paused); /* only transitions are reported */
+    f->paused = pause;
+    if (pause)
+        f->pauses++;
+    else
+        f->resumes++;
+}
+
+static void pauses_a_full_input_and_resumes_it_at_half(void **state) {
+    (void)state;
+    flows fl = {0, 0, false};
+    hf_merge *mg = hf_merge_new(2, 1000, 8, &(hf_merge_hooks){NULL, on_flow, &fl});
+    assert_true(hf_merge_assign(mg, 0, 0));
+    /* topic 1 runs ahead; topic 0 (in flight) holds it back */
+    for (int i = 0; i < 8; i++)
+        assert_true(hf_merge_push(mg, 1, 0, i, 100 + i, MSG(i)));
+    assert_int_equal(fl.pauses, 1);
+    assert_true(fl.paused);
+    int ids[16];
+    assert_int_equal(release_ids(mg, 0, ids, 16), 0);
+    /* topic 0 catches up: releases go on; the resume comes at 4 left */
+    assert_true(hf_merge_push(mg, 0, 0, 0, 50, MSG(50)));
+    hf_merge_eof(mg, 0, 0);
+    assert_int_equal(release_ids(mg, 0, ids, 3), 3); /* 50, 0, 1: 6 left */
+    assert_int_equal(fl.resumes, 0);
+    assert_int_equal(release_ids(mg, 0, ids, 2), 2); /* 4 left */
+    assert_int_equal(fl.resumes, 1);
+    assert_false(fl.paused);
+    /* full again, then dropped: resumed before the drop */
+    for (int i = 8; i < 12; i++)
+        assert_true(hf_merge_push(mg, 1, 0, i, 100 + i, MSG(i)));
+    assert_int_equal(fl.pauses, 2);
+    hf_merge_drop_all(mg);
+    assert_int_equal(fl.resumes, 2);
+    assert_false(fl.paused);
+    hf_merge_free(mg);
+    assert_int_equal(fl.pauses, 2);
+}
+
 static void refuses_unknown_topics(void **state) {
     (void)state;
-    hf_merge *mg = hf_merge_new(2, 1000, NULL, NULL);
+    hf_merge *mg = hf_merge_new(2, 1000, 64, NULL);
     assert_false(hf_merge_push(mg, 2, 0, 0, 1, MSG(1)));
     assert_false(hf_merge_push(mg, -1, 0, 0, 1, MSG(1)));
     assert_false(hf_merge_push(mg, 0, -1, 0, 1, MSG(1)));
     assert_int_equal(hf_merge_held(mg), 0);
-    assert_null(hf_merge_new(0, 1000, NULL, NULL));
+    assert_null(hf_merge_new(0, 1000, 64, NULL));
     hf_merge_free(mg);
 }
 
@@ -233,6 +282,7 @@ int main(void) {
         cmocka_unit_test(release_respects_the_cap_and_keeps_the_rest),
         cmocka_unit_test(revoke_drops_held_records_and_stops_the_wait),
         cmocka_unit_test(drop_all_reports_rewind_offsets_and_forgets_ends),
+        cmocka_unit_test(pauses_a_full_input_and_resumes_it_at_half),
         cmocka_unit_test(refuses_unknown_topics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

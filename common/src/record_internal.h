@@ -329,41 +329,40 @@ static inline unsigned hf_rt_mask2(const char *p, size_t left, __m128i va, __m12
 
 /* hf_rt_comps for a raw span of the message (@p ctx's mlo..mend): one
  * pass, 16 bytes a step, reading ahead inside the message instead of
- * byte by byte at the end of the value. Other spans take hf_rt_comps. */
+ * byte by byte at the end of the value. A value that ends in the last 15
+ * bytes of the message, or a span from elsewhere, takes hf_rt_comps. In a
+ * step, the first @p stop ends the value: separators after it are masked
+ * off, so the loop over separators never looks at the bytes again. */
 static inline size_t hf_rt_mcomps(const hf_rec_ctx *ctx, hf_span s, char sep, char stop,
                                   hf_span *out, size_t max) {
 #ifdef __SSE2__
     const char *p = s.p, *end = s.p + s.len, *start = p;
-    if (sep == 0 || stop == 0 || p < ctx->mlo || end > ctx->mend || max == 0)
+    /* every 16-byte read from p < end stays below mend */
+    if (sep == 0 || stop == 0 || p < ctx->mlo || ctx->mend - end < 15 || max == 0)
         return hf_rt_comps(s, sep, stop, out, max);
     const __m128i va = _mm_set1_epi8(sep), vb = _mm_set1_epi8(stop);
     size_t i = 0;
-    for (;;) {
+    for (;; p += 16) {
         size_t left = (size_t)(end - p);
-        if (left < 16 && ctx->mend - p < 16) { /* the last bytes of the message */
-            for (; p < end; p++)
-                if (*p == sep || *p == stop)
-                    break;
-            if (p == end)
-                break;
-            out[i++] = (hf_span){start, (size_t)(p - start)};
-            if (*p == stop || i == max)
-                goto fill;
-            start = ++p;
-            continue;
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned live = left < 16 ? (1u << left) - 1 : 0xFFFFu; /* bytes of the value */
+        unsigned ms = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vb)) & live;
+        if (ms != 0) { /* the value ends at the first stop */
+            live = (ms & (0u - ms)) - 1;
+            end = p + __builtin_ctz(ms);
+            left = 0;
         }
-        unsigned m = hf_rt_mask2(p, left, va, vb);
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, va)) & live;
         while (m != 0) {
             const char *q = p + __builtin_ctz(m);
             out[i++] = (hf_span){start, (size_t)(q - start)};
-            if (*q == stop || i == max)
+            if (i == max)
                 goto fill;
             start = q + 1;
             m &= m - 1;
         }
         if (left <= 16)
             break;
-        p += 16;
     }
     out[i++] = (hf_span){start, (size_t)(end - start)};
 fill:

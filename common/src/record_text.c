@@ -9,6 +9,7 @@
  * ISO 8859-1 (unless MSH-18 declares UTF-8/UNICODE: then each invalid byte
  * becomes U+FFFD); the choice is reported in header.text_conversion.
  */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "record_internal.h"
@@ -262,20 +263,31 @@ hf_span hf_rt_join_lines(hf_rec_ctx *ctx, const hf_span *items, size_t n) {
 
 /* ------------------------------------------------------------ simple fields */
 
-/* Component 1 of repetition 1, raw. */
+/* Component 1 of repetition 1, raw: the field up to its first component
+ * or repetition separator. Inside the message it looks 16 bytes a step,
+ * reading ahead up to the next multiple of 16 bytes (still inside the
+ * message: checked once); other spans take hf_rt_comps. */
 static hf_span comp1(const hf_rec_ctx *ctx, hf_span field) {
     char sep = ctx->d.component, stop = ctx->d.repetition;
+    if (field.len == 0)
+        return field;
 #ifdef __SSE2__
-    /* most simple fields are a few bytes: one 16-byte look inside the
-     * message (the bytes past the field up to mend are readable) */
-    if (field.len <= 16 && sep != 0 && stop != 0 && field.p >= ctx->mlo &&
-        ctx->mend - field.p >= 16) {
-        unsigned m = hf_rt_mask2(field.p, field.len, _mm_set1_epi8(sep), _mm_set1_epi8(stop));
-        return m != 0 ? (hf_span){field.p, (size_t)__builtin_ctz(m)} : field;
+    size_t reach = (field.len + 15) & ~(size_t)15; /* bytes the steps read */
+    if (sep != 0 && stop != 0 && field.p >= ctx->mlo && ctx->mend - field.p >= (ptrdiff_t)reach) {
+        const __m128i va = _mm_set1_epi8(sep), vb = _mm_set1_epi8(stop);
+        const char *end = field.p + field.len;
+        for (const char *p = field.p;; p += 16) {
+            size_t left = (size_t)(end - p);
+            unsigned m = hf_rt_mask2(p, left, va, vb);
+            if (m != 0)
+                return (hf_span){field.p, (size_t)(p - field.p) + (size_t)__builtin_ctz(m)};
+            if (left <= 16)
+                return field;
+        }
     }
 #endif
     hf_span c;
-    hf_rt_mcomps(ctx, field, sep, stop, &c, 1);
+    hf_rt_comps(field, sep, stop, &c, 1);
     return c;
 }
 
@@ -295,17 +307,6 @@ void hf_rt_dtm(hf_rec_ctx *ctx, hf_span field, hf_span *text, hf_opt_i64 *ts) {
 
 /* ------------------------------------------------------------ composites */
 
-#define ALLOC_COPY(ctx, T, tmp)                                  \
-    do {                                                         \
-        T *r_ = hf_rec_arena_alloc(&(ctx)->arena, sizeof(T));    \
-        if (r_ == NULL) {                                        \
-            (ctx)->oom = true;                                   \
-            return NULL;                                         \
-        }                                                        \
-        *r_ = (tmp);                                             \
-        return r_;                                               \
-    } while (0)
-
 static bool any(const hf_span *v, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (v[i].len > 0)
@@ -313,52 +314,75 @@ static bool any(const hf_span *v, size_t n) {
     return false;
 }
 
+/* The composites below whose parts are consecutive hf_span members read
+ * the components straight into them (a run of n spans starting at the
+ * first member), then turn them into text in place. */
+#define SPAN_RUN(T, first, last, n) \
+    _Static_assert(offsetof(T, last) - offsetof(T, first) == ((n) - 1) * sizeof(hf_span), \
+                   #T ": " #first ".." #last " must be consecutive spans")
+SPAN_RUN(hf_rec_coded, code, alt_system, 6);
+SPAN_RUN(hf_rec_hd, namespace_id, universal_id_type, 3);
+SPAN_RUN(hf_rec_ei, id, universal_id_type, 4);
+SPAN_RUN(hf_rec_name, family, name_type, 7);
+SPAN_RUN(hf_rec_tel, number, extension, 8);
+SPAN_RUN(hf_rec_loc, point_of_care, floor, 8);
+
+/* Raw components 1..n of repetition 1 of @p rep into v[0..n). */
+static void comps_raw(const hf_rec_ctx *ctx, hf_span rep, char sep, hf_span *v, size_t n) {
+    hf_rt_mcomps(ctx, rep, sep, ctx->d.repetition, v, n);
+}
+
+/* Turns raw v[0..n) into text in place (nothing to do for plain segments). */
+static void texts(hf_rec_ctx *ctx, hf_span *v, size_t n) {
+    if (ctx->plain)
+        return;
+    for (size_t i = 0; i < n; i++)
+        v[i] = hf_rt_text(ctx, v[i]);
+}
+
+/* An arena struct of @p size bytes, or NULL (ctx->oom) */
+static void *take(hf_rec_ctx *ctx, size_t size) {
+    void *r = hf_rec_arena_alloc(&ctx->arena, size);
+    if (r == NULL)
+        ctx->oom = true;
+    return r;
+}
+
 bool hf_rt_coded_into(hf_rec_ctx *ctx, hf_span rep, hf_rec_coded *out) {
-    hf_span c[6];
-    hf_rt_mcomps(ctx, rep, ctx->d.component, ctx->d.repetition, c, 6);
-    out->code = hf_rt_text(ctx, c[0]);
-    out->text = hf_rt_text(ctx, c[1]);
-    out->system = hf_rt_text(ctx, c[2]);
-    out->alt_code = hf_rt_text(ctx, c[3]);
-    out->alt_text = hf_rt_text(ctx, c[4]);
-    out->alt_system = hf_rt_text(ctx, c[5]);
+    comps_raw(ctx, rep, ctx->d.component, &out->code, 6);
+    texts(ctx, &out->code, 6);
     return any(&out->code, 6);
 }
 
+/* The pointer forms fill their arena struct in place; one that turns out
+ * empty is left unused in the arena (reset with the record). */
 hf_rec_coded *hf_rt_coded(hf_rec_ctx *ctx, hf_span rep) {
-    hf_rec_coded t;
-    if (rep.len == 0 || !hf_rt_coded_into(ctx, rep, &t))
+    if (rep.len == 0)
         return NULL;
-    ALLOC_COPY(ctx, hf_rec_coded, t);
+    hf_rec_coded *r = take(ctx, sizeof *r);
+    return r != NULL && hf_rt_coded_into(ctx, rep, r) ? r : NULL;
 }
 
 hf_rec_hd *hf_rt_hd(hf_rec_ctx *ctx, hf_span rep, char sep) {
-    hf_span c[3];
-    hf_rec_hd t;
     if (rep.len == 0)
         return NULL;
-    hf_rt_mcomps(ctx, rep, sep, ctx->d.repetition, c, 3);
-    t.namespace_id = hf_rt_text(ctx, c[0]);
-    t.universal_id = hf_rt_text(ctx, c[1]);
-    t.universal_id_type = hf_rt_text(ctx, c[2]);
-    if (!any(&t.namespace_id, 3))
+    hf_rec_hd *r = take(ctx, sizeof *r);
+    if (r == NULL)
         return NULL;
-    ALLOC_COPY(ctx, hf_rec_hd, t);
+    comps_raw(ctx, rep, sep, &r->namespace_id, 3);
+    texts(ctx, &r->namespace_id, 3);
+    return any(&r->namespace_id, 3) ? r : NULL;
 }
 
 hf_rec_ei *hf_rt_ei(hf_rec_ctx *ctx, hf_span rep) {
-    hf_span c[4];
-    hf_rec_ei t;
     if (rep.len == 0)
         return NULL;
-    hf_rt_mcomps(ctx, rep, ctx->d.component, ctx->d.repetition, c, 4);
-    t.id = hf_rt_text(ctx, c[0]);
-    t.namespace_id = hf_rt_text(ctx, c[1]);
-    t.universal_id = hf_rt_text(ctx, c[2]);
-    t.universal_id_type = hf_rt_text(ctx, c[3]);
-    if (!any(&t.id, 4))
+    hf_rec_ei *r = take(ctx, sizeof *r);
+    if (r == NULL)
         return NULL;
-    ALLOC_COPY(ctx, hf_rec_ei, t);
+    comps_raw(ctx, rep, ctx->d.component, &r->id, 4);
+    texts(ctx, &r->id, 4);
+    return any(&r->id, 4) ? r : NULL;
 }
 
 bool hf_rt_cx_into(hf_rec_ctx *ctx, hf_span rep, hf_rec_cx *out) {
@@ -374,30 +398,24 @@ bool hf_rt_cx_into(hf_rec_ctx *ctx, hf_span rep, hf_rec_cx *out) {
 }
 
 hf_rec_cx *hf_rt_cx(hf_rec_ctx *ctx, hf_span rep) {
-    hf_rec_cx t;
-    if (rep.len == 0 || !hf_rt_cx_into(ctx, rep, &t))
+    if (rep.len == 0)
         return NULL;
-    ALLOC_COPY(ctx, hf_rec_cx, t);
+    hf_rec_cx *r = take(ctx, sizeof *r);
+    return r != NULL && hf_rt_cx_into(ctx, rep, r) ? r : NULL;
 }
 
 bool hf_rt_name_into(hf_rec_ctx *ctx, hf_span rep, hf_rec_name *out) {
-    hf_span c[7];
-    hf_rt_mcomps(ctx, rep, ctx->d.component, ctx->d.repetition, c, 7);
-    out->family = hf_rt_text(ctx, hf_rt_first(c[0], ctx->d.subcomponent));
-    out->given = hf_rt_text(ctx, c[1]);
-    out->middle = hf_rt_text(ctx, c[2]);
-    out->suffix = hf_rt_text(ctx, c[3]);
-    out->prefix = hf_rt_text(ctx, c[4]);
-    out->degree = hf_rt_text(ctx, c[5]);
-    out->name_type = hf_rt_text(ctx, c[6]);
+    comps_raw(ctx, rep, ctx->d.component, &out->family, 7);
+    out->family = hf_rt_first(out->family, ctx->d.subcomponent);
+    texts(ctx, &out->family, 7);
     return any(&out->family, 7);
 }
 
 hf_rec_name *hf_rt_name(hf_rec_ctx *ctx, hf_span rep) {
-    hf_rec_name t;
-    if (rep.len == 0 || !hf_rt_name_into(ctx, rep, &t))
+    if (rep.len == 0)
         return NULL;
-    ALLOC_COPY(ctx, hf_rec_name, t);
+    hf_rec_name *r = take(ctx, sizeof *r);
+    return r != NULL && hf_rt_name_into(ctx, rep, r) ? r : NULL;
 }
 
 bool hf_rt_provider_into(hf_rec_ctx *ctx, hf_span rep, hf_rec_provider *out) {
@@ -416,10 +434,10 @@ bool hf_rt_provider_into(hf_rec_ctx *ctx, hf_span rep, hf_rec_provider *out) {
 }
 
 hf_rec_provider *hf_rt_provider(hf_rec_ctx *ctx, hf_span rep) {
-    hf_rec_provider t;
-    if (rep.len == 0 || !hf_rt_provider_into(ctx, rep, &t))
+    if (rep.len == 0)
         return NULL;
-    ALLOC_COPY(ctx, hf_rec_provider, t);
+    hf_rec_provider *r = take(ctx, sizeof *r);
+    return r != NULL && hf_rt_provider_into(ctx, rep, r) ? r : NULL;
 }
 
 bool hf_rt_addr_into(hf_rec_ctx *ctx, hf_span rep, hf_rec_addr *out) {
@@ -437,44 +455,29 @@ bool hf_rt_addr_into(hf_rec_ctx *ctx, hf_span rep, hf_rec_addr *out) {
 }
 
 hf_rec_addr *hf_rt_addr(hf_rec_ctx *ctx, hf_span rep) {
-    hf_rec_addr t;
-    if (rep.len == 0 || !hf_rt_addr_into(ctx, rep, &t))
+    if (rep.len == 0)
         return NULL;
-    ALLOC_COPY(ctx, hf_rec_addr, t);
+    hf_rec_addr *r = take(ctx, sizeof *r);
+    return r != NULL && hf_rt_addr_into(ctx, rep, r) ? r : NULL;
 }
 
 bool hf_rt_tel_into(hf_rec_ctx *ctx, hf_span rep, hf_span kind, hf_rec_tel *out) {
-    hf_span c[8];
-    hf_rt_mcomps(ctx, rep, ctx->d.component, ctx->d.repetition, c, 8);
     out->kind = kind;
-    out->number = hf_rt_text(ctx, c[0]);
-    out->use_code = hf_rt_text(ctx, c[1]);
-    out->equipment_type = hf_rt_text(ctx, c[2]);
-    out->email = hf_rt_text(ctx, c[3]);
-    out->country_code = hf_rt_text(ctx, c[4]);
-    out->area_code = hf_rt_text(ctx, c[5]);
-    out->local_number = hf_rt_text(ctx, c[6]);
-    out->extension = hf_rt_text(ctx, c[7]);
+    comps_raw(ctx, rep, ctx->d.component, &out->number, 8);
+    texts(ctx, &out->number, 8);
     return any(&out->number, 8);
 }
 
 hf_rec_loc *hf_rt_loc(hf_rec_ctx *ctx, hf_span rep) {
-    hf_span c[8];
-    hf_rec_loc t;
     if (rep.len == 0)
         return NULL;
-    hf_rt_mcomps(ctx, rep, ctx->d.component, ctx->d.repetition, c, 8);
-    t.point_of_care = hf_rt_text(ctx, c[0]);
-    t.room = hf_rt_text(ctx, c[1]);
-    t.bed = hf_rt_text(ctx, c[2]);
-    t.facility = hf_rt_text(ctx, hf_rt_first(c[3], ctx->d.subcomponent));
-    t.location_status = hf_rt_text(ctx, c[4]);
-    t.location_type = hf_rt_text(ctx, c[5]);
-    t.building = hf_rt_text(ctx, c[6]);
-    t.floor = hf_rt_text(ctx, c[7]);
-    if (!any(&t.point_of_care, 8))
+    hf_rec_loc *r = take(ctx, sizeof *r);
+    if (r == NULL)
         return NULL;
-    ALLOC_COPY(ctx, hf_rec_loc, t);
+    comps_raw(ctx, rep, ctx->d.component, &r->point_of_care, 8);
+    r->facility = hf_rt_first(r->facility, ctx->d.subcomponent);
+    texts(ctx, &r->point_of_care, 8);
+    return any(&r->point_of_care, 8) ? r : NULL;
 }
 
 /* ------------------------------------------------------------------ lists */

@@ -655,6 +655,78 @@ static void each_time_visits_every_date_time(void **state) {
     done(&f);
 }
 
+/* Components are cut 16 bytes a step with read-ahead inside the message:
+ * values longer than a step, a repetition ending a value mid-step, escaped
+ * segments (texts decoded in place), all-empty composites, and values in
+ * the message's last bytes (where no read-ahead is possible) must all read
+ * the same as a plain split would. */
+static const char LONG_VALUES[] =
+    "MSH|^~\\&|APP|FAC|||20240101||ORU^R01|C1|P|2.5.1\r"
+    "PID|1||ID1^^^AUTHORITY_WITH_A_LONG_NAME_1234^MR~ID2^^^B^PI||"
+    "FAMILYNAMEISQUITELONG&PFX^GIVENNAMEALSOLONG^M\r"
+    "OBR|1|PLACER-0000000000001^PLACER_APPLICATION_NS|FILLER||^^^\r"
+    "OBX|1|CE|1234-5^A very long observation name text^LN~9999^second^LN||"
+    "X\\T\\Y^Escaped\\S\\text^L||||||F\r"
+    "NTE|1|L|comment|RE^Remark^HL70364";
+
+static void components_of_long_escaped_and_final_values(void **state) {
+    (void)state;
+    fixture f = build(LONG_VALUES);
+    const hf_rec *r = f.rec;
+    assert_non_null(r->patient);
+    assert_int_equal(r->patient->identifiers.n, 2);
+    const hf_rec_cx *id = &r->patient->identifiers.v[0];
+    assert_span(id->id, "ID1");
+    assert_non_null(id->assigning_authority);
+    assert_span(id->assigning_authority->namespace_id, "AUTHORITY_WITH_A_LONG_NAME_1234");
+    assert_span(id->identifier_type, "MR");
+    assert_span(r->patient->identifiers.v[1].identifier_type, "PI");
+    assert_int_equal(r->patient->names.n, 1);
+    assert_span(r->patient->names.v[0].family, "FAMILYNAMEISQUITELONG");
+    assert_span(r->patient->names.v[0].given, "GIVENNAMEALSOLONG");
+    assert_span(r->patient->names.v[0].middle, "M");
+    assert_null_span(r->patient->names.v[0].suffix);
+
+    assert_int_equal(r->orders.n, 1);
+    const hf_rec_order *o = &r->orders.v[0];
+    assert_non_null(o->placer_order_number);
+    assert_span(o->placer_order_number->id, "PLACER-0000000000001");
+    assert_span(o->placer_order_number->namespace_id, "PLACER_APPLICATION_NS");
+    assert_null_span(o->placer_order_number->universal_id);
+    assert_null(o->universal_service_id); /* "^^^": every part empty */
+
+    assert_int_equal(r->observations.n, 1);
+    const hf_rec_obs *x = &r->observations.v[0];
+    assert_non_null(x->identifier);
+    assert_span(x->identifier->code, "1234-5");
+    assert_span(x->identifier->text, "A very long observation name text");
+    assert_span(x->identifier->system, "LN"); /* the repetition ends it */
+    assert_null_span(x->identifier->alt_code);
+    assert_null_span(x->identifier->alt_system);
+    assert_non_null(x->value_coded);
+    assert_span(x->value_coded->code, "X&Y");
+    assert_span(x->value_coded->text, "Escaped^text");
+    assert_span(x->value_coded->system, "L");
+    assert_span(x->result_status, "F");
+
+    assert_int_equal(r->notes.n, 1);
+    assert_non_null(r->notes.v[0].comment_type); /* the message's last bytes */
+    assert_span(r->notes.v[0].comment_type->code, "RE");
+    assert_span(r->notes.v[0].comment_type->text, "Remark");
+    assert_span(r->notes.v[0].comment_type->system, "HL70364");
+    done(&f);
+
+    /* a leaf in the last bytes, and one longer than a step */
+    f = build("MSH|^~\\&|APP|FAC|||20240101||ADT^A01|C2|P|2.5.1\r"
+              "EVN|A01|20240101|||OPERATOR_WITH_A_LONG_ID^Smith\r"
+              "PV1|1|I^X");
+    assert_non_null(f.rec->event);
+    assert_span(f.rec->event->operator_id, "OPERATOR_WITH_A_LONG_ID");
+    assert_non_null(f.rec->visit);
+    assert_span(f.rec->visit->patient_class, "I");
+    done(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(adt_header_event_and_patient),
@@ -673,6 +745,7 @@ int main(void) {
         cmocka_unit_test(a_huge_message_grows_the_arena),
         cmocka_unit_test(numbers_and_set_ids_are_strict),
         cmocka_unit_test(each_time_visits_every_date_time),
+        cmocka_unit_test(components_of_long_escaped_and_final_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,6 +106,7 @@ typedef struct mpi_store {
     rocksdb_t *db;             /* NULL: not open */
     rocksdb_writebatch_wi_t *pending; /* the current batch's changes */
     int64_t checkpoint;        /* changelog offset the store includes up to (next to read) */
+    bool dirty;                /* written (or restored) since its last checkpoint */
 } mpi_store;
 
 typedef struct mpi_stores mpi_stores;

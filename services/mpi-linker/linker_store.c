@@ -218,6 +218,7 @@ void mpi_stores_batch_done(mpi_stores *s, bool committed) {
         if (committed) {
             char *e = NULL;
             rocksdb_write_writebatch_wi(st->db, s->wopts, st->pending, &e);
+            st->dirty = true;
             if (e != NULL) {
                 /* The changelog has the batch: a later restore (from the
                  * checkpoint, which is not advanced here) brings it back. */
@@ -253,25 +254,27 @@ static bool checkpoint_write(mpi_stores *s, mpi_store *st, int32_t p, int64_t of
     for (int i = 0; i < 8; i++)
         b[i] = (char)((uint64_t)off >> (56 - 8 * i));
     char *e = NULL;
-    rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
-    rocksdb_writeoptions_set_sync(wo, 1);
-    rocksdb_put(st->db, wo, CHECKPOINT_KEY, CHECKPOINT_KEY_LEN, b, 8, &e);
-    rocksdb_writeoptions_destroy(wo);
+    /* Not synced: the WAL recovers a prefix of the writes, so a crash
+     * loses the checkpoint only together with the state writes before it,
+     * and a lost checkpoint only means a longer changelog replay. */
+    rocksdb_put(st->db, s->wopts, CHECKPOINT_KEY, CHECKPOINT_KEY_LEN, b, 8, &e);
     if (e != NULL) {
         HF_LOG(HF_LOG_WARN, "checkpoint_failed", HF_LI("partition", p), HF_LERR(e));
         free(e);
         return false;
     }
-    (void)s;
     st->checkpoint = off;
+    st->dirty = false;
     return true;
 }
 
 /* Checkpoints @p p at the changelog's high watermark. Only between
- * batches: every committed batch is then in the store. */
+ * batches: every committed batch is then in the store. A store nothing was
+ * written to since its last checkpoint is skipped (only its owner writes
+ * its changelog partition, so the watermark has not moved). */
 static void checkpoint_one(mpi_stores *s, int32_t p) {
     mpi_store *st = &s->parts[p];
-    if (st->db == NULL || st->checkpoint < 0)
+    if (st->db == NULL || st->checkpoint < 0 || !st->dirty)
         return; /* a store with a failed write keeps its old checkpoint */
     int64_t lo = -1, hi = -1;
     rd_kafka_resp_err_t err =

@@ -476,6 +476,7 @@ class StageVsRelay(Chain):
         self.stage_ports = {}
         self.records = {}  # HL7 file -> dumped input records of the stage
         self.counts = {}   # HL7 file -> records fed per run (see prepare)
+        self.relay_in = PVR_RELAY_IN  # a subclass may pick another (bench/linker)
 
     def stage_env(self, name, topic_in, topic_out, extra):
         port = free_port()
@@ -536,7 +537,7 @@ class StageVsRelay(Chain):
         queued = sum(self.ends([self.spec["input"]]).values())
         self.relays["relay"] = self.env.start(
             "relay", [os.path.join(BIN, "hl7flow-relay")],
-            self.stage_env("relay", PVR_RELAY_IN, out0, {}))
+            self.stage_env("relay", self.relay_in, out0, {}))
         # cwd is the repo root (harness): stages find schemas/ and config/
         # with their defaults.
         self.relays[self.stage] = self.env.start(
@@ -581,7 +582,7 @@ class StageVsRelay(Chain):
         return tot
 
     def run_stage(self, name, path, count):
-        topic_in = PVR_RELAY_IN if name == "relay" else self.spec["input"]
+        topic_in = self.relay_in if name == "relay" else self.spec["input"]
         outs = self.spec["outputs"]
         dlq0 = self.ends([PVR_DLQ])[PVR_DLQ]
         r = self.throughput_run(topic_in, ",".join(outs), path, count, [topic_in], outs)
@@ -589,11 +590,12 @@ class StageVsRelay(Chain):
         return r
 
 
-def run_svr(stage, guarantee, tput_file, warm_file):
+def run_svr(stage, guarantee, tput_file, warm_file, make=None):
     """PVR_RUNS alternating pairs (relay run, stage run; the order flips
     every pair) on one fresh dev broker. Results use the key "parser" for
-    the stage under test whatever it is (the JSON of earlier runs did)."""
-    pb = StageVsRelay(stage, guarantee, PVR_BATCH_MAX)
+    the stage under test whatever it is (the JSON of earlier runs did).
+    @make: the StageVsRelay (sub)class to use (bench/linker/service_bench.py)."""
+    pb = (make or StageVsRelay)(stage, guarantee, PVR_BATCH_MAX)
     out = {"stage": stage, "guarantee": guarantee, "batch_max": PVR_BATCH_MAX, "pairs": []}
     names = {"relay": "relay", "parser": stage}
     try:

@@ -6,15 +6,15 @@
  * as one topic (a stage with several outputs, such as the router's
  * hl7.parsed.<type>):
  *
- *   span --first T1 --last T2 --count N
+ *   span --first T1[,T...] --last T2[,T...] --count N
  *       Throughput timer. Reads the end offsets of every partition of T1
  *       and T2 (the base), prints {"ready":true,...}: the caller starts
  *       producing to T1. Polls the end offsets (one ListOffsets request per
  *       leader every --interval-ms, default 2) until T2's have grown by N in
  *       total; the wall time of that poll is the end. Then reads the first
- *       new record of every partition of T1; the smallest ingest_ts header
- *       (else record timestamp) is the start: when the first record was
- *       produced. Prints seconds = end - start, and the newest record
+ *       new record of every partition of the T1 topics; the smallest
+ *       ingest_ts header (else record timestamp) is the start: when the
+ *       first record was produced. Prints seconds = end - start, and the newest record
  *       timestamp of T2 (when the last stage produced its last record).
  *       Polling `hl7flow offsets` instead would start a process and a client
  *       per sample (~10 ms each) on a machine the stages already saturate.
@@ -34,12 +34,16 @@
  *       then runs the upstream stages), reads exactly N records and writes
  *       them to FILE: per record its key, value and headers.
  *
- *   replay --topic T --in FILE [--rate R] [--count N]
+ *   replay --topic T --in FILE [--rate R] [--count N] [--typed PREFIX]
  *       The `hl7flow produce` of dumped records: produces every record (or
  *       the first N) of FILE to T (keys, values, headers kept; ingest_ts set to the send
  *       time, as `hl7flow produce` does) with the same producer settings
  *       (idempotent, acks=all, murmur2_random, linger.ms 5); --rate paces
  *       the sends (0 = as fast as possible). Prints {"sent":N,...}.
+ *       --typed PREFIX: each record goes to PREFIX + its type's topic, as
+ *       the router's default routes do (message_type header: ADT -> adt,
+ *       ORM/OML -> orm, ORU/OUL -> oru, DFT -> dft, MDM -> mdm); records
+ *       of another or no type go to T.
  *
  * All stop after --timeout-ms (default 120000). Exit: 0 done, 3 timed out
  * or records missing, 1 Kafka error, 2 bad usage. Output: JSON lines on
@@ -71,17 +75,16 @@ typedef struct topic_parts {
 } topic_parts;
 
 typedef struct opts {
-    const char *mode, *first, *last, *file;
+    const char *mode, *first, *last, *file, *typed;
     long long count, timeout_ms, interval_ms, rate;
 } opts;
 
 #define MAX_TOPICS 8
 
 /* Splits the comma-separated topic list @p list into t[0..) (names point
- * into a static copy); returns how many, or 0 when empty or too many. */
-static int topic_list(const char *list, topic_parts *t, int max) {
-    static char buf[1024];
-    snprintf(buf, sizeof buf, "%s", list);
+ * into @p buf, a copy); returns how many, or 0 when empty or too many. */
+static int topic_list(const char *list, char *buf, size_t cap, topic_parts *t, int max) {
+    snprintf(buf, cap, "%s", list);
     int n = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok != NULL;
          tok = strtok_r(NULL, ",", &save)) {
@@ -250,15 +253,16 @@ static int64_t newest_us(rd_kafka_t *rk, const topic_parts *t, int n) {
 }
 
 static int run_span(rd_kafka_t *rk, const opts *o) {
-    static topic_parts t[1 + MAX_TOPICS];
-    t[0].name = o->first;
-    int nl = topic_list(o->last, t + 1, MAX_TOPICS);
+    static topic_parts t[2 * MAX_TOPICS];
+    static char fbuf[1024], lbuf[1024];
+    int nf = topic_list(o->first, fbuf, sizeof fbuf, t, MAX_TOPICS);
+    int nl = nf == 0 ? 0 : topic_list(o->last, lbuf, sizeof lbuf, t + nf, MAX_TOPICS);
     if (nl == 0)
         return 2;
     /* the first topic may be the (only) last one too: the baseline */
-    bool same = nl == 1 && strcmp(o->first, t[1].name) == 0;
-    int nt = same ? 1 : 1 + nl;
-    topic_parts *last = same ? &t[0] : &t[1];
+    bool same = nf == 1 && nl == 1 && strcmp(t[0].name, t[1].name) == 0;
+    int nt = same ? 1 : nf + nl;
+    topic_parts *last = same ? &t[0] : &t[nf];
     if (same)
         nl = 1;
     for (int k = 0; k < nt; k++)
@@ -278,7 +282,7 @@ static int run_span(rd_kafka_t *rk, const opts *o) {
             return 1;
         polls++;
         int64_t now = hf_wall_us();
-        if (first_seen_us < 0 && grown(&t[0]) > 0)
+        if (first_seen_us < 0 && grown_all(t, nf) > 0)
             first_seen_us = now;
         if (grown_all(last, nl) >= o->count) {
             end_us = now;
@@ -287,16 +291,28 @@ static int run_span(rd_kafka_t *rk, const opts *o) {
         struct timespec ts = {0, (long)o->interval_ms * 1000000L};
         nanosleep(&ts, NULL);
     }
-    int64_t at[MAX_PARTS] = {0};
-    for (int i = 0; i < t[0].n; i++)
-        at[i] = t[0].end[i] > t[0].base[i] ? t[0].base[i] : -1;
-    int64_t first_us = boundary_us(rk, &t[0], at, true, true);
+    /* the earliest first new record of the first topics */
+    int64_t first_us = -1;
+    bool first_ok = true;
+    for (int k = 0; k < nf && first_ok; k++) {
+        if (grown(&t[k]) == 0)
+            continue;
+        int64_t at[MAX_PARTS] = {0};
+        for (int i = 0; i < t[k].n; i++)
+            at[i] = t[k].end[i] > t[k].base[i] ? t[k].base[i] : -1;
+        int64_t us = boundary_us(rk, &t[k], at, true, true);
+        first_ok = us >= 0;
+        if (first_ok && (first_us < 0 || us < first_us))
+            first_us = us;
+    }
+    if (!first_ok)
+        first_us = -1;
     int64_t last_us = end_us >= 0 ? newest_us(rk, last, nl) : -1;
     bool ok = end_us >= 0 && first_us >= 0;
     printf("{\"reached\":%s,\"count\":%lld,\"grown_first\":%" PRId64 ",\"grown_last\":%" PRId64
            ",\"first_us\":%" PRId64 ",\"first_seen_us\":%" PRId64 ",\"end_us\":%" PRId64
            ",\"last_record_us\":%" PRId64 ",\"seconds\":%.6f,\"polls\":%ld}\n",
-           end_us >= 0 ? "true" : "false", o->count, grown(&t[0]), grown_all(last, nl), first_us,
+           end_us >= 0 ? "true" : "false", o->count, grown_all(t, nf), grown_all(last, nl), first_us,
            first_seen_us, end_us, last_us, ok ? (double)(end_us - first_us) / 1e6 : -1.0, polls);
     return ok ? 0 : 3;
 }
@@ -317,7 +333,8 @@ static double pct(const double *v, size_t n, double p) {
 /* Assigns every partition of the topics of @p list at its end. */
 static bool assign_ends(rd_kafka_t *rk, const char *list) {
     static topic_parts t[MAX_TOPICS];
-    int nt = topic_list(list, t, MAX_TOPICS);
+    static char buf[1024];
+    int nt = topic_list(list, buf, sizeof buf, t, MAX_TOPICS);
     if (nt == 0)
         return false;
     for (int k = 0; k < nt; k++)
@@ -462,6 +479,26 @@ static char *slurp(const char *path, size_t *len) {
 
 static long g_dr_failed;
 
+/* --typed: the topic of a record by its message_type header (the router's
+ * default routes), or @p fallback. @p buf holds the name. */
+static const char *typed_topic(const opts *o, rd_kafka_headers_t *h, char *buf, size_t cap) {
+    static const char *const map[][2] = {{"ADT", "adt"}, {"ORM", "orm"}, {"OML", "orm"},
+                                         {"ORU", "oru"}, {"OUL", "oru"}, {"DFT", "dft"},
+                                         {"MDM", "mdm"}};
+    const void *v = NULL;
+    size_t vlen = 0;
+    if (o->typed == NULL ||
+        rd_kafka_header_get_last(h, HF_H_MESSAGE_TYPE, &v, &vlen) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        vlen < 3)
+        return o->last;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (memcmp(v, map[i][0], 3) == 0) {
+            snprintf(buf, cap, "%s%s", o->typed, map[i][1]);
+            return buf;
+        }
+    return o->last;
+}
+
 static void replay_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     (void)rk;
     (void)opaque;
@@ -534,9 +571,11 @@ static int run_replay(const opts *o) {
         char ts[64];
         hf_ts_format(hf_wall_us(), ts, sizeof ts);
         rd_kafka_header_add(h, HF_H_INGEST_TS, -1, ts, -1);
+        char tbuf[256];
+        const char *topic = typed_topic(o, h, tbuf, sizeof tbuf);
         rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__QUEUE_FULL;
         while (!bad && e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o->last),
+            e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
                                   RD_KAFKA_V_KEY(klen ? key : NULL, klen),
                                   RD_KAFKA_V_VALUE((void *)val, vlen),
                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -562,11 +601,12 @@ static int run_replay(const opts *o) {
 }
 
 static void usage(FILE *out) {
-    fprintf(out, "usage: benchwatch span --first T --last T[,T...] --count N [--interval-ms N]"
+    fprintf(out, "usage: benchwatch span --first T[,T...] --last T[,T...] --count N [--interval-ms N]"
                  " [--timeout-ms N]\n"
                  "       benchwatch latency --topic T[,T...] --count N [--timeout-ms N]\n"
                  "       benchwatch dump --topic T[,T...] --count N --out FILE [--timeout-ms N]\n"
-                 "       benchwatch replay --topic T --in FILE [--rate MSGS_PER_S] [--count N]\n"
+                 "       benchwatch replay --topic T --in FILE [--rate MSGS_PER_S] [--count N]"
+                 " [--typed PREFIX]\n"
                  "Kafka settings from KAFKA_* variables (KAFKA_BOOTSTRAP_SERVERS).\n");
 }
 
@@ -581,6 +621,7 @@ int main(int argc, char **argv) {
                                           {"out", required_argument, 0, 'o'},
                                           {"in", required_argument, 0, 'o'},
                                           {"rate", required_argument, 0, 'r'},
+                                          {"typed", required_argument, 0, 'y'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     if (argc < 2 || strcmp(argv[1], "--help") == 0) {
@@ -599,6 +640,7 @@ int main(int argc, char **argv) {
         case 'i': o.interval_ms = atoll(optarg); break;
         case 'o': o.file = optarg; break;
         case 'r': o.rate = atoll(optarg); break;
+        case 'y': o.typed = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

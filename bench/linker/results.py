@@ -50,12 +50,13 @@ same client settings and HL7FLOW_BATCH_MAX {v['batch_max']}, {v['guarantee']}; t
 of the "<Stage> stage vs relay" sections (bench/stage_bench.py): {v['runs']} alternating pairs,
 each run replaying {v['messages']:,} typed records (`hl7.parsed.*` made by parser -> enricher
 -> router from `hl7flow gen --seed 1 --malformed 0 --facilities 24`; keys = real MRN hashes,
-{v['run_patients']:,} distinct patients, all in state) into one stage's input; time = first
+{v['run_patients']:,} distinct patients, all in state) into one stage's input: for the
+linker into the five `hl7.parsed.*` topics by message type as the router routes them
+(`benchwatch replay --typed`), for the relay into its one topic; time = the earliest new
 `ingest_ts` until the end offsets of `hl7.linked` grew by the count. The linker runs with its
-defaults (HL7FLOW_INPUT_ORDER=ingest-time, all five typed topics as input); the runs replay
-every record into `hl7.parsed.adt` (benchwatch's dump keeps no topic), so the other four inputs
-stay idle at their end. PostgreSQL per record: only merges (A40); no enterprise-id assignment
-(every fed patient is known).
+defaults (HL7FLOW_INPUT_ORDER=ingest-time: its five inputs merged by ingest time).
+PostgreSQL per record: only merges (A40); no enterprise-id assignment (every fed patient is
+known).
 
 | measure | relay | mpi-linker |
 |---|---:|---:|

@@ -25,11 +25,13 @@ medians of msgs/s and of the per-pair ratio. What this file adds:
     database is touched per record only by merges (A40), as in production,
     and every LINKER_MERGE_POLL_MS by the merge poll.
 
-Limits: benchwatch dump/replay do not keep a record's topic, so every run
-replays the typed records into hl7.parsed.adt (the linker reads all five
-topics, HL7FLOW_INPUT_ORDER at its default ingest-time; the other four are
-idle and at their end, so the merge never waits). The relay reads
-hl7.validated (hl7.linked, the relay input of the other stages, is the
+Each run replays the typed records into the five hl7.parsed.* topics by
+their message_type header, as the router routes them (`benchwatch replay
+--typed`), so the linker reads all five with HL7FLOW_INPUT_ORDER at its
+default ingest-time and its merge does what it does in production; the run
+starts at the earliest new record of the five (`benchwatch span --first`
+takes the list). The relay (one topic in, one out) gets the same records
+on hl7.validated (hl7.linked, the relay input of the other stages, is the
 linker's output here).
 
 Usage: service_bench.py --out FILE.json. Knobs (environment): BIN,
@@ -55,9 +57,10 @@ PRELOAD = os.environ.get("LINKER_PRELOAD", os.path.join(sb.REPO, "build", "relea
                                                         "linker_preload"))
 MRN_KEY = sb.STAGES["router"]["env"]["HL7FLOW_MRN_HASH_KEY"]  # the router's: A40 hashes match
 RELAY_IN = "hl7.validated"  # 12 partitions; no stage reads it during the runs
-FED_TOPIC = "hl7.parsed.adt"
+FED_TOPIC = "hl7.parsed.adt"  # replay's fallback for a record of no known type
+LINKER_IN = ",".join(sb.PARSED)
 
-SPEC = {"binary": "hl7flow-mpi-linker", "input": FED_TOPIC, "outputs": ["hl7.linked"],
+SPEC = {"binary": "hl7flow-mpi-linker", "input": LINKER_IN, "outputs": ["hl7.linked"],
         "upstream": ["parser", "enricher", "router"],
         "env": {"HL7FLOW_INPUT_TOPICS": ",".join(sb.PARSED), "HL7FLOW_MRN_HASH_KEY": MRN_KEY},
         "does": "decode, load the patient's state, correlate, encode; state to the changelog"}
@@ -101,13 +104,7 @@ class LinkerVsRelay(sb.StageVsRelay):
         self.spec["env"]["LINKER_DATABASE"] = self.env.start_postgres()
         state_dir = os.path.join(self.env.dir, "linker-state")
         self.spec["env"]["LINKER_STATE_DIR"] = state_dir
-        # The router writes five topics: dump them all (the input key of
-        # the spec is the one topic the runs replay into).
-        self.spec["input"] = ",".join(sb.PARSED)
-        try:
-            super().prepare(paths)
-        finally:
-            self.spec["input"] = FED_TOPIC
+        super().prepare(paths)  # the router writes five topics: dumps them all
         keys = set()
         for path in paths:
             keys.update(dump_keys(self.records[path]))
@@ -142,9 +139,23 @@ class LinkerVsRelay(sb.StageVsRelay):
                 return float(line.rsplit(" ", 1)[1])
         return float("nan")
 
+    def feed(self, topic, path, rate=0):
+        if topic != LINKER_IN:
+            return super().feed(topic, path, rate)
+        r = self.env.run([sb.BENCHWATCH, "replay", "--topic", FED_TOPIC, "--typed", "hl7.parsed.",
+                          "--in", self.records[path], "--rate", str(rate), "--count",
+                          str(self.counts[path])], timeout=300)
+        return json.loads(r.stdout.decode().strip().splitlines()[-1])
+
     def run_stage(self, name, path, count):
+        if name == "relay":
+            return super().run_stage(name, path, count)
         n0 = self.linker_new_patients()
-        r = super().run_stage(name, path, count)
+        dlq0 = self.ends([sb.PVR_DLQ])[sb.PVR_DLQ]
+        # in: the five inputs together grow by the count; out: hl7.linked
+        r = self.throughput_run(LINKER_IN, "hl7.linked", path, count, ["hl7.linked"],
+                                list(sb.PARSED))
+        r["dlq_grown"] = self.ends([sb.PVR_DLQ])[sb.PVR_DLQ] - dlq0
         r["new_patients"] = self.linker_new_patients() - n0
         return r
 

@@ -16,6 +16,7 @@
  *      changelog is not included (the dev broker cannot hold 12 x 5 MiB of
  *      it, docs/devbroker.md): add the fetch time of your cluster.
  * The last line is `RESULT {json}` for bench/linker/results.py.
+ * The stores have the linker's options (LINKER_BLOCK_CACHE_MB, default 256).
  * Usage: linker_bench DIR [PATIENTS] [EVENTS]. */
 #include <rocksdb/c.h>
 #include <stdio.h>
@@ -66,6 +67,12 @@ int main(int argc, char **argv) {
     char path[4096];
     rocksdb_options_t *o = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(o, 1);
+    /* the linker's store options: one LRU block cache of LINKER_BLOCK_CACHE_MB */
+    const char *cache_mb = getenv("LINKER_BLOCK_CACHE_MB");
+    rocksdb_cache_t *cache = rocksdb_cache_create_lru((size_t)(cache_mb ? atol(cache_mb) : 256) << 20);
+    rocksdb_block_based_table_options_t *table = rocksdb_block_based_options_create();
+    rocksdb_block_based_options_set_block_cache(table, cache);
+    rocksdb_options_set_block_based_table_factory(o, table);
     rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
     rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
     char *e = NULL;
@@ -266,6 +273,8 @@ int main(int argc, char **argv) {
     rocksdb_close(rdb);
     rocksdb_close(db);
     rocksdb_options_destroy(o);
+    rocksdb_block_based_options_destroy(table);
+    rocksdb_cache_destroy(cache);
     rocksdb_writeoptions_destroy(wo);
     rocksdb_readoptions_destroy(ro);
     hf_rec_buf_free(&b);

@@ -41,6 +41,7 @@ typedef struct mpi_cfg {
     int64_t restore_timeout_ms;/* LINKER_RESTORE_TIMEOUT_MS */
     char *match_model;         /* LINKER_MATCH_MODEL (model file path) */
     int64_t candidates_per_key;/* LINKER_MATCH_CANDIDATES_PER_KEY */
+    int64_t block_cache_mb;    /* LINKER_BLOCK_CACHE_MB: shared by the stores */
 } mpi_cfg;
 
 /* ---- EMPI (linker_empi.c) ---------------------------------------------- */
@@ -116,7 +117,8 @@ typedef struct mpi_stores mpi_stores;
  * which changelog records a restore keeps). A restore consumer is made
  * from the KAFKA_* environment. *out owned: mpi_stores_close. */
 hf_status mpi_stores_open(const char *dir, const char *changelog, const char *inputs,
-                          int64_t restore_timeout_ms, mpi_stores **out, hf_err *err);
+                          int64_t restore_timeout_ms, int64_t block_cache_mb, mpi_stores **out,
+                          hf_err *err);
 /* Checkpoints and closes every store; NULL is fine. */
 void mpi_stores_close(mpi_stores *s);
 

@@ -133,7 +133,8 @@ hf_status mpi_ctx_new(const mpi_cfg *cfg, const hf_registry_cfg *reg_cfg,
     if ((st = mpi_empi_open(&ecfg, &c->empi, err)) != HF_OK)
         goto fail;
     if ((st = mpi_stores_open(cfg->state_dir, cfg->changelog, stage->input_topics,
-                              cfg->restore_timeout_ms, &c->stores, err)) != HF_OK)
+                              cfg->restore_timeout_ms, cfg->block_cache_mb, &c->stores, err)) !=
+        HF_OK)
         goto fail;
     if ((st = mpi_empi_poll_merges(c->empi, mpi_merges_add, c, err)) != HF_OK)
         goto fail;

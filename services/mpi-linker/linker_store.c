@@ -47,6 +47,8 @@ struct mpi_stores {
     int64_t restore_timeout_ms;
     rd_kafka_t *rc;                /* restore consumer (assign only, no group) */
     rocksdb_options_t *opts;
+    rocksdb_cache_t *cache;                        /* block cache of every store */
+    rocksdb_block_based_table_options_t *table;
     rocksdb_readoptions_t *ropts;
     rocksdb_writeoptions_t *wopts;
     mpi_store parts[MPI_MAX_PARTITIONS];
@@ -75,7 +77,8 @@ static int mkdir_p(const char *dir) {
 }
 
 hf_status mpi_stores_open(const char *dir, const char *changelog, const char *inputs,
-                          int64_t restore_timeout_ms, mpi_stores **out, hf_err *err) {
+                          int64_t restore_timeout_ms, int64_t block_cache_mb, mpi_stores **out,
+                          hf_err *err) {
     mpi_stores *s = calloc(1, sizeof *s);
     if (s == NULL)
         return hf_err_set(err, HF_ENOMEM, "stores");
@@ -106,6 +109,13 @@ hf_status mpi_stores_open(const char *dir, const char *changelog, const char *in
     s->opts = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(s->opts, 1);
     rocksdb_options_set_max_open_files(s->opts, 256);
+    /* One LRU block cache for all stores: a state read is a point lookup
+     * of a random patient, so the hit rate follows the cache size (the
+     * default of 32 MB per store held too little of a million states). */
+    s->cache = rocksdb_cache_create_lru((size_t)block_cache_mb << 20);
+    s->table = rocksdb_block_based_options_create();
+    rocksdb_block_based_options_set_block_cache(s->table, s->cache);
+    rocksdb_options_set_block_based_table_factory(s->opts, s->table);
     s->ropts = rocksdb_readoptions_create();
     s->wopts = rocksdb_writeoptions_create();
 
@@ -164,6 +174,10 @@ void mpi_stores_close(mpi_stores *s) {
     }
     if (s->opts != NULL)
         rocksdb_options_destroy(s->opts);
+    if (s->table != NULL)
+        rocksdb_block_based_options_destroy(s->table);
+    if (s->cache != NULL)
+        rocksdb_cache_destroy(s->cache);
     if (s->ropts != NULL)
         rocksdb_readoptions_destroy(s->ropts);
     if (s->wopts != NULL)

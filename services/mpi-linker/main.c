@@ -25,6 +25,9 @@ static const hf_cfg_var LINKER_VARS[] = {
      NULL, "how often merges made by other replicas are read from the database"},
     {"LINKER_RESTORE_TIMEOUT_MS", HF_CFG_INT, "600000", offsetof(mpi_cfg, restore_timeout_ms), 1000,
      86400000, NULL, "longest restore of one partition before the replica gives up (exit 1)"},
+    {"LINKER_BLOCK_CACHE_MB", HF_CFG_INT, "256", offsetof(mpi_cfg, block_cache_mb), 8, 1048576,
+     NULL, "RocksDB block cache shared by the replica's stores, in MiB (state reads are random "
+     "point lookups: size it toward the stores' data, ~170 B per patient)"},
     {"LINKER_MATCH_MODEL", HF_CFG_STR, "config/match/model.conf", offsetof(mpi_cfg, match_model),
      0, 0, NULL, "patient-matching model file (m/u per comparison level, prior, auto-link and "
      "review thresholds; docs/internals/matching.md)"},

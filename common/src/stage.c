@@ -32,6 +32,7 @@
 #include "hl7flow/headers.h"
 #include "hl7flow/http.h"
 #include "hl7flow/kafka.h"
+#include "hl7flow/kafka_clients.h"
 #include "hl7flow/log.h"
 #include "hl7flow/metrics.h"
 #include "hl7flow/timeutil.h"
@@ -746,30 +747,10 @@ static hf_status stage_open(hf_stage *s, hf_err *err) {
                            "linger.ms", "5",
                            s->eos ? "transactional.id" : NULL, txid,
                            NULL};
-    rd_kafka_conf_t *cconf = NULL, *pconf = NULL;
-    char errstr[512];
-    hf_status st = hf_kafka_conf_new(HF_KAFKA_CONSUMER, cdefs, NULL, &cconf, err);
+    const hf_kafka_clients_spec spec = {cdefs, pdefs, rebalance_cb, dr_cb, s};
+    hf_status st = hf_kafka_clients_open(&spec, &s->consumer, &s->producer, err);
     if (st != HF_OK)
         return st;
-    rd_kafka_conf_set_opaque(cconf, s);
-    rd_kafka_conf_set_rebalance_cb(cconf, rebalance_cb);
-    s->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, errstr, sizeof errstr);
-    if (s->consumer == NULL) {
-        rd_kafka_conf_destroy(cconf);
-        return hf_err_set(err, HF_ECONFIG, "consumer: %s", errstr);
-    }
-    rd_kafka_poll_set_consumer(s->consumer);
-
-    st = hf_kafka_conf_new(HF_KAFKA_PRODUCER, pdefs, NULL, &pconf, err);
-    if (st != HF_OK)
-        return st;
-    rd_kafka_conf_set_opaque(pconf, s);
-    rd_kafka_conf_set_dr_msg_cb(pconf, dr_cb);
-    s->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, errstr, sizeof errstr);
-    if (s->producer == NULL) {
-        rd_kafka_conf_destroy(pconf);
-        return hf_err_set(err, HF_ECONFIG, "producer: %s", errstr);
-    }
 
     if (s->eos) {
         for (;;) {

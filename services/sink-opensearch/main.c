@@ -48,29 +48,24 @@ static const hf_cfg_var SOS_VARS[] = {
        "_bulk refresh parameter"),
     CV("OPENSEARCH_BULK_MAX_BYTES", HF_CFG_INT, "5242880", bulk_max_bytes, 1024, 104857600, NULL,
        "largest _bulk body; a batch is cut into several requests"),
-    CV("HL7FLOW_INPUT_TOPICS", HF_CFG_STR, "hl7.linked", input_topics, 0, 0, NULL,
-       "comma-separated topics to consume (hl7.linked, or the typed hl7.parsed.* topics)"),
-    CV("HL7FLOW_DLQ_TOPIC", HF_CFG_STR, "hl7.dlq", dlq_topic, 0, 0, NULL,
+    HF_SINK_VAR_INPUT_TOPICS(sos_cfg),
+    CV("HL7FLOW_DLQ_TOPIC", HF_CFG_STR, "hl7.dlq", sink.dlq_topic, 0, 0, NULL,
        "dead-letter topic for records OpenSearch refuses"),
-    CV("HL7FLOW_GROUP_ID", HF_CFG_STR, "hl7flow-sink-opensearch", group_id, 0, 0, NULL,
+    CV("HL7FLOW_GROUP_ID", HF_CFG_STR, "hl7flow-sink-opensearch", sink.group_id, 0, 0, NULL,
        "consumer group id"),
-    CV("HL7FLOW_INSTANCE_ID", HF_CFG_STR, "", instance_id, 0, 0, NULL,
-       "group.instance.id for static membership (e.g. the pod name); empty = dynamic"),
-    CV("HL7FLOW_BATCH_MAX", HF_CFG_INT, "1000", batch_max, 1, 100000, NULL,
+    HF_SINK_VAR_INSTANCE_ID(sos_cfg),
+    CV("HL7FLOW_BATCH_MAX", HF_CFG_INT, "1000", sink.batch_max, 1, 100000, NULL,
        "most records per batch (offsets are committed per batch)"),
-    CV("HL7FLOW_BATCH_WAIT_MS", HF_CFG_INT, "50", batch_wait_ms, 0, 10000, NULL,
-       "how long to keep filling a batch after its first record"),
-    CV("HL7FLOW_HTTP_PORT", HF_CFG_INT, "8080", http_port, -1, 65535, NULL,
-       "port of /healthz, /readyz, /metrics; 0 = ephemeral, -1 = off"),
-    CV("HL7FLOW_RETRY_BACKOFF_MS", HF_CFG_INT, "500", backoff_ms, 10, 600000, NULL,
+    HF_SINK_VAR_BATCH_WAIT_MS(sos_cfg, "50"),
+    HF_SINK_VAR_HTTP_PORT(sos_cfg),
+    CV("HL7FLOW_RETRY_BACKOFF_MS", HF_CFG_INT, "500", sink.backoff_ms, 10, 600000, NULL,
        "first pause before retrying documents or a request (doubles)"),
-    CV("SINK_OS_BACKOFF_MAX_MS", HF_CFG_INT, "10000", backoff_max_ms, 10, 600000, NULL,
+    CV("SINK_OS_BACKOFF_MAX_MS", HF_CFG_INT, "10000", sink.backoff_max_ms, 10, 600000, NULL,
        "longest pause between retries"),
     CV("SINK_OS_BATCH_RETRY_MS", HF_CFG_INT, "60000", batch_retry_ms, 100, 240000, NULL,
        "how long one batch is retried before it is rewound and read again (keeps the consumer "
        "polling: below max.poll.interval.ms)"),
-    CV("HL7FLOW_LOG_LEVEL", HF_CFG_ENUM, "info", log_level, 0, 0, "debug|info|warn|error",
-       "lowest level logged"),
+    HF_SINK_VAR_LOG_LEVEL(sos_cfg),
 };
 
 static const char SYNOPSIS[] =
@@ -85,35 +80,17 @@ int main(int argc, char **argv) {
         hf_registry_cfg_table,
     };
     void *const cfgs[2] = {&g_cfg, &g_reg};
-    bool dump = false;
-    int rc = 2;
-    int ar = hf_cfg_args(argc, argv, SYNOPSIS, tables, 2, &dump);
-    if (ar == 1)
-        return 0;
-    if (ar < 0)
-        return 2;
+    int rc = hf_sink_cli(argc, argv, true, "sink-opensearch", SYNOPSIS, tables, cfgs, 2,
+                         &g_cfg.sink);
+    if (rc != HF_SINK_CLI_RUN)
+        return rc;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "sink-opensearch: curl_global_init failed\n");
-        return 1;
-    }
-    hf_err err = {0};
-    for (size_t i = 0; i < 2; i++) {
-        if (hf_cfg_load(&tables[i], cfgs[i], &err) != HF_OK) {
-            fprintf(stderr, "sink-opensearch: %s\n", err.msg);
-            goto out;
-        }
-    }
-    hf_log_set_level((hf_log_level)g_cfg.log_level);
-    if (dump) {
-        for (size_t i = 0; i < 2; i++)
-            hf_cfg_dump(stdout, &tables[i], cfgs[i]);
-        rc = 0;
+        rc = 1;
     } else {
         rc = sos_run(&g_cfg, &g_reg);
+        curl_global_cleanup();
     }
-out:
-    for (size_t i = 0; i < 2; i++)
-        hf_cfg_free(&tables[i], cfgs[i]);
-    curl_global_cleanup();
+    hf_sink_cli_free(tables, cfgs, 2);
     return rc;
 }

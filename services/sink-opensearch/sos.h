@@ -22,10 +22,12 @@
 #include "hl7flow/osbulk.h"
 #include "hl7flow/osdoc.h"
 #include "hl7flow/registry.h"
+#include "hl7flow/sink_loop.h"
 #include "hl7flow/status.h"
 
 /* Settings (main.c tables). */
 typedef struct sos_cfg {
+    hf_sink_cfg sink;      /* HL7FLOW_* and SINK_OS_BACKOFF_MAX_MS (sink_loop.h) */
     char *url;             /* OPENSEARCH_URL: http(s)://host:port, no trailing path */
     char *user;            /* OPENSEARCH_USER */
     char *password;        /* OPENSEARCH_PASSWORD (secret, or _FILE) */
@@ -39,17 +41,7 @@ typedef struct sos_cfg {
     int64_t shards, replicas, priority;
     int refresh;           /* OPENSEARCH_REFRESH: index of false|true|wait_for */
     int64_t bulk_max_bytes;
-    char *input_topics;
-    char *dlq_topic;
-    char *group_id;
-    char *instance_id;
-    int64_t batch_max;
-    int64_t batch_wait_ms;
-    int64_t http_port;
-    int64_t backoff_ms;
-    int64_t backoff_max_ms;
-    int64_t batch_retry_ms;
-    int log_level;
+    int64_t batch_retry_ms; /* SINK_OS_BATCH_RETRY_MS */
 } sos_cfg;
 
 /* ---- the OpenSearch client (sos_http.c) --------------------------------- */
@@ -80,7 +72,8 @@ hf_status sos_install_templates(sos_http *h, const sos_cfg *cfg, hf_err *err);
 
 /* ---- the service (sos_loop.c) ------------------------------------------- */
 
+/* Runs the sink until SIGTERM (the consume loop is sink_loop.h's);
+ * returns the exit status. */
 int sos_run(sos_cfg *cfg, const hf_registry_cfg *reg);
-void sos_request_stop(void);
 
 #endif

@@ -1,34 +1,18 @@
-/* sos_loop.c - the consume loop of hl7flow-sink-opensearch (sos.h):
- * collect a batch, turn it into documents, _bulk them until each is
- * stored or refused, dead-letter the refused records, commit the offsets.
- * Single-threaded: the rebalance callback runs inside our consumer polls,
- * and no poll happens while a batch is being written. */
-#include <curl/curl.h>
-#include <signal.h>
+/* sos_loop.c - hl7flow-sink-opensearch's part of the sink loop (sos.h,
+ * sink_loop.h): turn a batch into documents, _bulk them until each is
+ * stored or refused, dead-letter the refused records. The consume loop
+ * (Kafka, commit after the batch, rewind) is common/src/sink_loop.c; no
+ * consumer poll happens while a batch is being written. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "hl7flow/dlq.h"
-#include "hl7flow/headers.h"
-#include "hl7flow/http.h"
-#include "hl7flow/kafka.h"
 #include "hl7flow/log.h"
 #include "hl7flow/metrics.h"
-#include "hl7flow/record_reader.h"
 #include "hl7flow/timeutil.h"
 #include "sos.h"
 
 #define STAGE_NAME "sink-opensearch"
-#define MAX_INPUTS 16
-
-static volatile sig_atomic_t g_stop;
-void sos_request_stop(void) { g_stop = 1; }
-static void on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
 
 static const char *const REFRESH[] = {"false", "true", "wait_for"};
 
@@ -42,13 +26,8 @@ typedef struct reject {
 
 typedef struct sos {
     sos_cfg *cfg;
-    hf_registry *reg;
-    char *topics[MAX_INPUTS];
-    hf_rec_reader *readers[MAX_INPUTS];
-    size_t ninputs;
-    hf_rec_ctx *rec;
-    rd_kafka_t *consumer, *producer;
-    rd_kafka_message_t **batch;
+    hf_sink *sk;          /* the loop running us */
+    rd_kafka_message_t **batch; /* the batch in hand (the loop's) */
     size_t nbatch;
     reject *rej;          /* per batch record */
     hf_os_docs docs;
@@ -59,82 +38,8 @@ typedef struct sos {
     hf_os_buf body;
     sos_http *http;
     size_t chunk_docs;    /* most documents per request (halved on 413) */
-    bool revoked, fatal;
-    int64_t backoff_ms;
-    long dr_failed;
-    hf_counter *in_total, *batches_total, *retried_total, *docs_total[HF_OS_NKINDS];
-    hf_histogram *batch_seconds;
-    hf_gauge *up_gauge;
+    hf_counter *retried_total, *docs_total[HF_OS_NKINDS];
 } sos;
-
-typedef enum batch_res { BATCH_OK = 0, BATCH_REWIND, BATCH_FATAL } batch_res;
-
-/* ---- Kafka plumbing --------------------------------------------------------- */
-
-static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
-    (void)rk;
-    sos *s = opaque;
-    if (m->err) {
-        s->dr_failed++;
-        HF_LOG(HF_LOG_WARN, "dlq_delivery_failed", HF_LERR(rd_kafka_err2str(m->err)));
-    }
-}
-
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
-    sos *s = opaque;
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        rd_kafka_assign(rk, parts);
-        HF_LOG(HF_LOG_INFO, "partitions_assigned", HF_LI("count", parts->cnt));
-        hf_ready_set("assigned", true);
-        return;
-    }
-    s->revoked = true;
-    HF_LOG(HF_LOG_INFO, "partitions_revoked", HF_LI("count", parts->cnt));
-    rd_kafka_assign(rk, NULL);
-}
-
-static hf_rec_reader *reader_of(sos *s, const char *topic) {
-    for (size_t i = 0; i < s->ninputs; i++)
-        if (strcmp(s->topics[i], topic) == 0)
-            return s->readers[i];
-    return NULL;
-}
-
-static void set_up(sos *s, bool up) {
-    hf_ready_set("opensearch", up);
-    hf_gauge_set(s->up_gauge, up ? 1 : 0);
-}
-
-/* The batch's partitions with the first offset (seek) or next offset
- * (commit) of each. Owned by the caller. */
-static rd_kafka_topic_partition_list_t *batch_offsets(sos *s, bool next) {
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
-    for (size_t i = 0; i < s->nbatch; i++) {
-        rd_kafka_message_t *m = s->batch[i];
-        const char *t = rd_kafka_topic_name(m->rkt);
-        rd_kafka_topic_partition_t *e = rd_kafka_topic_partition_list_find(l, t, m->partition);
-        int64_t want = next ? m->offset + 1 : m->offset;
-        if (e == NULL)
-            rd_kafka_topic_partition_list_add(l, t, m->partition)->offset = want;
-        else if (next ? want > e->offset : want < e->offset)
-            e->offset = want;
-    }
-    return l;
-}
-
-/* Sends consumption of the batch's partitions back to the batch start:
- * the batch is read again on the next polls. */
-static void rewind_batch(sos *s) {
-    rd_kafka_topic_partition_list_t *l = batch_offsets(s, false);
-    rd_kafka_error_t *e = rd_kafka_seek_partitions(s->consumer, l, 10000);
-    if (e != NULL) {
-        HF_LOG(HF_LOG_WARN, "rewind_failed", HF_LERR(rd_kafka_error_string(e)));
-        rd_kafka_error_destroy(e);
-    }
-    HF_LOG(HF_LOG_INFO, "batch_rewound", HF_LI("records", s->nbatch), HF_LI("partitions", l->cnt));
-    rd_kafka_topic_partition_list_destroy(l);
-}
 
 /* ---- one batch: documents ------------------------------------------------- */
 
@@ -157,20 +62,10 @@ static hf_status build_docs(sos *s) {
     hf_os_docs_clear(&s->docs);
     for (size_t i = 0; i < s->nbatch; i++) {
         rd_kafka_message_t *m = s->batch[i];
-        const char *topic = rd_kafka_topic_name(m->rkt);
-        hf_rec_reader *rd = reader_of(s, topic);
         memset(&s->rej[i], 0, sizeof s->rej[i]);
-        if (rd == NULL) {
-            refuse(s, i, "schema", "no reader for this topic");
-            continue;
-        }
-        rd_kafka_headers_t *h = NULL;
-        if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
-            h = NULL;
         hf_err err = {0};
         hf_rec *rec = NULL;
-        hf_status st = hf_rec_reader_read_msg(rd, s->rec, m->payload, m->len, h, UINT64_MAX, &rec,
-                                              &err);
+        hf_status st = hf_sink_read(s->sk, m, &rec, &err);
         if (st == HF_ERETRY || st == HF_ENOMEM) {
             HF_LOG(HF_LOG_WARN, "decode_failed", HF_LERR(err.msg));
             return st;
@@ -179,7 +74,7 @@ static hf_status build_docs(sos *s) {
             refuse(s, i, "schema", err.msg);
             continue;
         }
-        hf_os_origin org = {topic, m->partition, m->offset};
+        hf_os_origin org = {rd_kafka_topic_name(m->rkt), m->partition, m->offset};
         st = hf_osdoc_add(&s->docs, rec, &org, s->cfg->index_prefix, (uint32_t)i, &err);
         if (st == HF_ENOMEM)
             return st;
@@ -308,231 +203,64 @@ static size_t count_pending(const sos *s) {
     return n;
 }
 
-static void backoff_sleep(sos *s) {
-    int64_t until = hf_mono_ms() + s->backoff_ms;
-    while (!g_stop && hf_mono_ms() < until) {
-        rd_kafka_poll(s->producer, 0);
-        usleep(20000);
-    }
-    s->backoff_ms = s->backoff_ms * 2 > s->cfg->backoff_max_ms ? s->cfg->backoff_max_ms
-                                                               : s->backoff_ms * 2;
-}
-
 /* Writes every document of the batch: retried with backoff until each is
  * stored or refused, or until the batch's retry time is over. */
-static batch_res write_docs(sos *s) {
+static hf_sink_res write_docs(sos *s) {
     int64_t deadline = hf_mono_ms() + s->cfg->batch_retry_ms;
-    s->chunk_docs = (size_t)s->cfg->batch_max * 64;
+    s->chunk_docs = (size_t)s->cfg->sink.batch_max * 64;
     for (;;) {
         size_t retried = 0;
         send_res r = send_pending(s, &retried);
         if (r == SEND_NOMEM)
-            return BATCH_FATAL;
+            return HF_SINK_FATAL;
         hf_counter_add(s->retried_total, retried);
         size_t left = count_pending(s);
-        set_up(s, r == SEND_PROGRESS);
+        hf_sink_set_up(s->sk, r == SEND_PROGRESS);
         if (left == 0) {
-            s->backoff_ms = s->cfg->backoff_ms;
-            return BATCH_OK;
+            hf_sink_backoff_reset(s->sk);
+            return HF_SINK_OK;
         }
         if (retried > 0)
             HF_LOG(HF_LOG_INFO, "bulk_items_retrying", HF_LI("documents", retried),
-                   HF_LI("backoff_ms", s->backoff_ms));
-        if (g_stop || hf_mono_ms() + s->backoff_ms > deadline)
-            return BATCH_REWIND;
-        backoff_sleep(s);
+                   HF_LI("backoff_ms", hf_sink_backoff_ms(s->sk)));
+        if (hf_sink_stopping(s->sk) || hf_mono_ms() + hf_sink_backoff_ms(s->sk) > deadline)
+            return HF_SINK_REWIND;
+        hf_sink_sleep(s->sk, hf_sink_backoff_ms(s->sk));
+        hf_sink_backoff_grow(s->sk);
     }
 }
 
 /* Dead-letters the refused records and waits for the brokers' acks. */
-static batch_res dead_letter(sos *s) {
-    size_t n = 0;
-    s->dr_failed = 0;
-    for (size_t i = 0; i < s->nbatch; i++) {
-        if (!s->rej[i].set)
-            continue;
-        rd_kafka_message_t *m = s->batch[i];
-        hf_err err = {0};
-        if (hf_dlq_produce(s->producer, s->cfg->dlq_topic, m, STAGE_NAME, s->rej[i].cls,
-                           s->rej[i].why, &err) != HF_OK) {
-            HF_LOG(HF_LOG_WARN, "dlq_produce_failed", HF_LERR(err.msg));
-            return BATCH_REWIND;
-        }
-        char ctrl[80] = "";
-        rd_kafka_headers_t *h = NULL;
-        const void *v = NULL;
-        size_t vl = 0;
-        if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-            rd_kafka_header_get_last(h, HF_H_CONTROL_ID, &v, &vl) ==
-                RD_KAFKA_RESP_ERR_NO_ERROR && v != NULL)
-            snprintf(ctrl, sizeof ctrl, "%.*s", (int)(vl < 64 ? vl : 64), (const char *)v);
-        HF_LOG(HF_LOG_WARN, "record_rejected", HF_LID("class", s->rej[i].cls), HF_LCTRL(ctrl),
-               HF_LID("topic", rd_kafka_topic_name(m->rkt)), HF_LI("partition", m->partition),
-               HF_LI("offset", m->offset), HF_LERR(s->rej[i].why));
-        char labels[96];
-        snprintf(labels, sizeof labels, "stage=\"%s\",class=\"%s\"", STAGE_NAME, s->rej[i].cls);
-        hf_counter_add(hf_metrics_counter("hl7flow_records_dlq_total",
-                                          "Records sent to the dead-letter topic, by error class",
-                                          labels),
-                       1);
-        n++;
-    }
-    if (n > 0 &&
-        (rd_kafka_flush(s->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR || s->dr_failed > 0)) {
-        HF_LOG(HF_LOG_WARN, "dlq_not_acknowledged", HF_LI("failed", s->dr_failed));
-        return BATCH_REWIND;
-    }
-    return BATCH_OK;
+static hf_sink_res dead_letter(sos *s) {
+    for (size_t i = 0; i < s->nbatch; i++)
+        if (s->rej[i].set &&
+            hf_sink_dead_letter(s->sk, s->batch[i], s->rej[i].cls, s->rej[i].why) != HF_OK)
+            return HF_SINK_REWIND;
+    return hf_sink_dlq_flush(s->sk) ? HF_SINK_OK : HF_SINK_REWIND;
 }
 
-static batch_res handle_batch(sos *s) {
+/* The loop's store: documents, _bulk, DLQ; the loop commits after. */
+static hf_sink_res store(void *ctx, hf_sink *sk, rd_kafka_message_t **batch, size_t n) {
+    sos *s = ctx;
+    s->sk = sk;
+    s->batch = batch;
+    s->nbatch = n;
     hf_status st = build_docs(s);
     if (st == HF_ENOMEM)
-        return BATCH_FATAL;
+        return HF_SINK_FATAL;
     if (st != HF_OK)
-        return BATCH_REWIND;
-    batch_res r = write_docs(s);
-    if (r != BATCH_OK)
+        return HF_SINK_REWIND;
+    hf_sink_res r = write_docs(s);
+    if (r != HF_SINK_OK)
         return r;
-    if ((r = dead_letter(s)) != BATCH_OK)
-        return r;
-    rd_kafka_topic_partition_list_t *l = batch_offsets(s, true);
-    rd_kafka_resp_err_t e = rd_kafka_commit(s->consumer, l, 0 /* sync */);
-    rd_kafka_topic_partition_list_destroy(l);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        /* Everything is written; a later owner re-reads and overwrites. */
-        HF_LOG(HF_LOG_WARN, "commit_failed", HF_LERR(rd_kafka_err2str(e)));
-    }
-    return BATCH_OK;
-}
-
-/* ---- collection ------------------------------------------------------------- */
-
-static void batch_free(sos *s) {
-    for (size_t i = 0; i < s->nbatch; i++)
-        rd_kafka_message_destroy(s->batch[i]);
-    s->nbatch = 0;
-}
-
-static void take(sos *s, rd_kafka_message_t *m) {
-    if (m->err) {
-        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-            HF_LOG(HF_LOG_WARN, "consume_error", HF_LID("code", rd_kafka_err2name(m->err)),
-                   HF_LERR(rd_kafka_message_errstr(m)));
-        if (m->err == RD_KAFKA_RESP_ERR__FATAL)
-            s->fatal = true;
-        rd_kafka_message_destroy(m);
-        return;
-    }
-    s->batch[s->nbatch++] = m;
-}
-
-static void collect(sos *s) {
-    s->revoked = false;
-    rd_kafka_message_t *m = rd_kafka_consumer_poll(s->consumer, 100);
-    if (m == NULL)
-        return;
-    take(s, m);
-    int64_t deadline = hf_mono_ms() + s->cfg->batch_wait_ms;
-    while (s->nbatch < (size_t)s->cfg->batch_max && !s->revoked) {
-        int64_t left = deadline - hf_mono_ms();
-        m = rd_kafka_consumer_poll(s->consumer, left > 0 ? (int)left : 0);
-        if (m == NULL)
-            break;
-        take(s, m);
-    }
-}
-
-/* ---- setup ------------------------------------------------------------------ */
-
-static hf_status open_kafka(sos *s, hf_err *err) {
-    const sos_cfg *c = s->cfg;
-    const char *cdefs[] = {"group.id", c->group_id,
-                           "enable.auto.commit", "false",
-                           "enable.auto.offset.store", "false",
-                           "isolation.level", "read_committed",
-                           "auto.offset.reset", "earliest",
-                           /* EAGER range, as the stages (docs/architecture.md):
-                            * cooperative-sticky loops in librdkafka < 2.6.1. */
-                           "partition.assignment.strategy", "range",
-                           c->instance_id[0] ? "group.instance.id" : NULL, c->instance_id,
-                           NULL};
-    const char *pdefs[] = {"enable.idempotence", "true", "acks", "all",
-                           "partitioner", "murmur2_random", "linger.ms", "5", NULL};
-    rd_kafka_conf_t *cc = NULL, *pc = NULL;
-    char errstr[512];
-    hf_status st = hf_kafka_conf_new(HF_KAFKA_CONSUMER, cdefs, NULL, &cc, err);
-    if (st != HF_OK)
-        return st;
-    rd_kafka_conf_set_opaque(cc, s);
-    rd_kafka_conf_set_rebalance_cb(cc, rebalance_cb);
-    s->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, errstr, sizeof errstr);
-    if (s->consumer == NULL) {
-        rd_kafka_conf_destroy(cc);
-        return hf_err_set(err, HF_ECONFIG, "consumer: %s", errstr);
-    }
-    rd_kafka_poll_set_consumer(s->consumer);
-    if ((st = hf_kafka_conf_new(HF_KAFKA_PRODUCER, pdefs, NULL, &pc, err)) != HF_OK)
-        return st;
-    rd_kafka_conf_set_opaque(pc, s);
-    rd_kafka_conf_set_dr_msg_cb(pc, dr_cb);
-    s->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, errstr, sizeof errstr);
-    if (s->producer == NULL) {
-        rd_kafka_conf_destroy(pc);
-        return hf_err_set(err, HF_ECONFIG, "producer: %s", errstr);
-    }
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
-    for (size_t i = 0; i < s->ninputs; i++)
-        rd_kafka_topic_partition_list_add(l, s->topics[i], RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t e = rd_kafka_subscribe(s->consumer, l);
-    rd_kafka_topic_partition_list_destroy(l);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return hf_err_set(err, HF_EFATAL, "subscribe: %s", rd_kafka_err2str(e));
-    hf_ready_set("kafka", true);
-    return HF_OK;
-}
-
-static hf_status open_inputs(sos *s, const hf_registry_cfg *reg, hf_err *err) {
-    hf_status st = hf_registry_open(reg, &s->reg, err);
-    if (st != HF_OK)
-        return st;
-    char *list = strdup(s->cfg->input_topics), *save = NULL;
-    if (list == NULL)
-        return hf_err_set(err, HF_ENOMEM, "topics");
-    for (char *t = strtok_r(list, ", ", &save); t != NULL; t = strtok_r(NULL, ", ", &save)) {
-        if (s->ninputs == MAX_INPUTS) {
-            free(list);
-            return hf_err_set(err, HF_ECONFIG, "HL7FLOW_INPUT_TOPICS: more than %d topics",
-                              MAX_INPUTS);
-        }
-        s->topics[s->ninputs] = strdup(t);
-        st = hf_rec_reader_new(s->reg, t, HF_REC_STAGED, &s->readers[s->ninputs], err);
-        s->ninputs++;
-        if (st != HF_OK) {
-            free(list);
-            return st;
-        }
-    }
-    free(list);
-    if (s->ninputs == 0)
-        return hf_err_set(err, HF_ECONFIG, "HL7FLOW_INPUT_TOPICS: no topic given");
-    return HF_OK;
-}
-
-static void install_signals(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    return dead_letter(s);
 }
 
 /* Installs the templates, waiting out an unreachable or busy cluster.
  * A refusal (bad credentials, a template OpenSearch rejects) is a
  * configuration error. */
-static hf_status install_templates(sos *s, hf_err *err) {
+static hf_status start(void *ctx, hf_sink *sk, hf_err *err) {
+    sos *s = ctx;
     if (!s->cfg->install_templates)
         return HF_OK;
     for (;;) {
@@ -540,59 +268,18 @@ static hf_status install_templates(sos *s, hf_err *err) {
         if (st != HF_ERETRY)
             return st;
         HF_LOG(HF_LOG_WARN, "opensearch_unavailable", HF_LERR(err->msg),
-               HF_LI("retry_ms", s->backoff_ms));
-        int64_t until = hf_mono_ms() + s->backoff_ms;
-        while (!g_stop && hf_mono_ms() < until)
-            usleep(20000);
-        if (g_stop)
+               HF_LI("retry_ms", hf_sink_backoff_ms(sk)));
+        hf_sink_sleep(sk, hf_sink_backoff_ms(sk));
+        if (hf_sink_stopping(sk))
             return HF_OK;
-        s->backoff_ms = s->backoff_ms * 2 > s->cfg->backoff_max_ms ? s->cfg->backoff_max_ms
-                                                                   : s->backoff_ms * 2;
+        hf_sink_backoff_grow(sk);
     }
-}
-
-static int loop(sos *s) {
-    while (!g_stop && !s->fatal && !hf_kafka_fatal_seen()) {
-        collect(s);
-        if (s->nbatch == 0)
-            continue;
-        if (s->revoked) {
-            HF_LOG(HF_LOG_INFO, "batch_dropped_on_rebalance", HF_LI("records", s->nbatch));
-            batch_free(s);
-            continue;
-        }
-        hf_counter_add(s->in_total, s->nbatch);
-        int64_t t0 = hf_mono_ns();
-        batch_res r = handle_batch(s);
-        hf_histogram_observe(s->batch_seconds, (double)(hf_mono_ns() - t0) / 1e9);
-        switch (r) {
-        case BATCH_OK:
-            hf_counter_add(s->batches_total, 1);
-            hf_ready_set("processing", true);
-            break;
-        case BATCH_REWIND:
-            hf_ready_set("processing", false);
-            rewind_batch(s);
-            break;
-        case BATCH_FATAL:
-            s->fatal = true;
-            break;
-        }
-        batch_free(s);
-    }
-    return s->fatal || hf_kafka_fatal_seen() ? 1 : 0;
 }
 
 static void make_metrics(sos *s) {
     const char *lab = "stage=\"" STAGE_NAME "\"";
-    s->in_total = hf_metrics_counter("hl7flow_records_in_total", "Records consumed by the stage", lab);
-    s->batches_total = hf_metrics_counter("hl7flow_batches_committed_total", "Batches committed", lab);
     s->retried_total = hf_metrics_counter("hl7flow_sink_opensearch_item_retries_total",
                                           "Documents OpenSearch asked to retry (429/5xx)", lab);
-    s->batch_seconds = hf_metrics_histogram("hl7flow_sink_batch_seconds",
-                                            "Time to write and commit one batch", lab, NULL, 0);
-    s->up_gauge = hf_metrics_gauge("hl7flow_sink_opensearch_up",
-                                   "1 while OpenSearch accepts requests", lab);
     for (int k = 0; k < HF_OS_NKINDS; k++) {
         char l[128];
         snprintf(l, sizeof l, "%s,kind=\"%s\"", lab, hf_osdoc_kind_name((hf_os_kind)k));
@@ -601,75 +288,36 @@ static void make_metrics(sos *s) {
     }
 }
 
+static const hf_sink_ops SOS_OPS = {
+    .name = STAGE_NAME,
+    .backend = "opensearch",
+    .up_metric = "hl7flow_sink_opensearch_up",
+    .up_help = "1 while OpenSearch accepts requests",
+    .commit_sync = true,
+    .start = start,
+    .store = store,
+};
+
 int sos_run(sos_cfg *cfg, const hf_registry_cfg *reg) {
     sos s;
     memset(&s, 0, sizeof s);
     s.cfg = cfg;
-    s.backoff_ms = cfg->backoff_ms;
-    hf_err err = {0};
     int rc = 1;
-    hf_http *http = NULL;
     make_metrics(&s);
-    install_signals();
-    hf_ready_set("kafka", false);
-    hf_ready_set("assigned", false);
-    set_up(&s, false);
-    s.batch = calloc((size_t)cfg->batch_max, sizeof *s.batch);
-    s.rej = calloc((size_t)cfg->batch_max, sizeof *s.rej);
-    s.rec = hf_rec_ctx_new();
+    s.rej = calloc((size_t)cfg->sink.batch_max, sizeof *s.rej);
     s.http = sos_http_new(cfg);
-    if (s.batch == NULL || s.rej == NULL || s.rec == NULL || s.http == NULL) {
-        hf_err_set(&err, HF_ENOMEM, "batch buffers");
-        goto out;
+    if (s.rej == NULL || s.http == NULL) {
+        fprintf(stderr, "%s: batch buffers\n", STAGE_NAME);
+        HF_LOG(HF_LOG_ERROR, "startup_failed", HF_LERR("batch buffers"));
+    } else {
+        rc = hf_sink_run(&cfg->sink, reg, &SOS_OPS, &s);
     }
-    if (cfg->http_port >= 0 && hf_http_start((uint16_t)cfg->http_port, &http, &err) != HF_OK)
-        goto out;
-    if (open_inputs(&s, reg, &err) != HF_OK)
-        goto out;
-    if (install_templates(&s, &err) != HF_OK)
-        goto out;
-    err.st = HF_OK; /* a wait for the cluster may have left a retry status */
-    if (g_stop) {
-        rc = 0;
-        goto out;
-    }
-    s.backoff_ms = cfg->backoff_ms;
-    set_up(&s, true);
-    if (open_kafka(&s, &err) != HF_OK)
-        goto out;
-    HF_LOG(HF_LOG_INFO, "sink_started", HF_LID("inputs", cfg->input_topics),
-           HF_LID("group", cfg->group_id), HF_LI("batch_max", cfg->batch_max));
-    rc = loop(&s);
-    HF_LOG(rc == 0 ? HF_LOG_INFO : HF_LOG_ERROR, "sink_stopping", HF_LB("fatal", rc != 0));
-out:
-    if (err.st != HF_OK) {
-        fprintf(stderr, "%s: %s\n", STAGE_NAME, err.msg);
-        HF_LOG(HF_LOG_ERROR, "startup_failed", HF_LERR(err.msg));
-        rc = err.st == HF_ECONFIG ? 2 : 1;
-    }
-    batch_free(&s);
-    if (s.consumer != NULL) {
-        rd_kafka_consumer_close(s.consumer);
-        rd_kafka_destroy(s.consumer);
-    }
-    if (s.producer != NULL) {
-        rd_kafka_flush(s.producer, 10000);
-        rd_kafka_destroy(s.producer);
-    }
-    hf_http_stop(http);
-    for (size_t i = 0; i < s.ninputs; i++) {
-        hf_rec_reader_destroy(s.readers[i]);
-        free(s.topics[i]);
-    }
-    hf_registry_close(s.reg);
-    hf_rec_ctx_destroy(s.rec);
     sos_http_free(s.http);
     hf_os_docs_free(&s.docs);
     free(s.body.p);
     free(s.state);
     free(s.items);
     free(s.chunk);
-    free(s.batch);
     free(s.rej);
     return rc;
 }

@@ -24,26 +24,21 @@ static const hf_cfg_var SPG_VARS[] = {
     CV("SINK_PG_MIGRATE", HF_CFG_BOOL, "true", migrate, 0, 0, NULL,
        "apply the schema migrations at start (false: run `hl7flow-sink-postgres migrate` "
        "as a deploy step)"),
-    CV("HL7FLOW_INPUT_TOPICS", HF_CFG_STR, "hl7.linked", input_topics, 0, 0, NULL,
-       "comma-separated topics to consume (hl7.linked, or the typed hl7.parsed.* topics)"),
-    CV("HL7FLOW_DLQ_TOPIC", HF_CFG_STR, "hl7.dlq", dlq_topic, 0, 0, NULL,
+    HF_SINK_VAR_INPUT_TOPICS(spg_cfg),
+    CV("HL7FLOW_DLQ_TOPIC", HF_CFG_STR, "hl7.dlq", sink.dlq_topic, 0, 0, NULL,
        "dead-letter topic for records the database refuses"),
-    CV("HL7FLOW_GROUP_ID", HF_CFG_STR, "hl7flow-sink-postgres", group_id, 0, 0, NULL,
+    CV("HL7FLOW_GROUP_ID", HF_CFG_STR, "hl7flow-sink-postgres", sink.group_id, 0, 0, NULL,
        "consumer group id; also the key of this sink's rows in sink_offsets"),
-    CV("HL7FLOW_INSTANCE_ID", HF_CFG_STR, "", instance_id, 0, 0, NULL,
-       "group.instance.id for static membership (e.g. the pod name); empty = dynamic"),
-    CV("HL7FLOW_BATCH_MAX", HF_CFG_INT, "2000", batch_max, 1, 100000, NULL,
+    HF_SINK_VAR_INSTANCE_ID(spg_cfg),
+    CV("HL7FLOW_BATCH_MAX", HF_CFG_INT, "2000", sink.batch_max, 1, 100000, NULL,
        "most records per database transaction"),
-    CV("HL7FLOW_BATCH_WAIT_MS", HF_CFG_INT, "20", batch_wait_ms, 0, 10000, NULL,
-       "how long to keep filling a batch after its first record"),
-    CV("HL7FLOW_HTTP_PORT", HF_CFG_INT, "8080", http_port, -1, 65535, NULL,
-       "port of /healthz, /readyz, /metrics; 0 = ephemeral, -1 = off"),
-    CV("HL7FLOW_RETRY_BACKOFF_MS", HF_CFG_INT, "500", backoff_ms, 10, 600000, NULL,
+    HF_SINK_VAR_BATCH_WAIT_MS(spg_cfg, "20"),
+    HF_SINK_VAR_HTTP_PORT(spg_cfg),
+    CV("HL7FLOW_RETRY_BACKOFF_MS", HF_CFG_INT, "500", sink.backoff_ms, 10, 600000, NULL,
        "first pause before reconnecting or retrying a batch (doubles)"),
-    CV("SINK_PG_BACKOFF_MAX_MS", HF_CFG_INT, "10000", backoff_max_ms, 10, 600000, NULL,
+    CV("SINK_PG_BACKOFF_MAX_MS", HF_CFG_INT, "10000", sink.backoff_max_ms, 10, 600000, NULL,
        "longest pause between reconnection attempts"),
-    CV("HL7FLOW_LOG_LEVEL", HF_CFG_ENUM, "info", log_level, 0, 0, "debug|info|warn|error",
-       "lowest level logged"),
+    HF_SINK_VAR_LOG_LEVEL(spg_cfg),
 };
 
 static const char SYNOPSIS[] =
@@ -78,34 +73,11 @@ int main(int argc, char **argv) {
     };
     void *const cfgs[2] = {&g_cfg, &g_reg};
     bool migrate = argc > 1 && strcmp(argv[1], "migrate") == 0;
-    bool dump = false;
-    int rc = 2;
-    if (!migrate) {
-        int ar = hf_cfg_args(argc, argv, SYNOPSIS, tables, 2, &dump);
-        if (ar == 1)
-            return 0;
-        if (ar < 0)
-            return 2;
-    }
-    hf_err err = {0};
-    for (size_t i = 0; i < 2; i++) {
-        if (hf_cfg_load(&tables[i], cfgs[i], &err) != HF_OK) {
-            fprintf(stderr, "sink-postgres: %s\n", err.msg);
-            goto out;
-        }
-    }
-    hf_log_set_level((hf_log_level)g_cfg.log_level);
-    if (dump) {
-        for (size_t i = 0; i < 2; i++)
-            hf_cfg_dump(stdout, &tables[i], cfgs[i]);
-        rc = 0;
-    } else if (migrate) {
-        rc = migrate_cmd(argc, argv);
-    } else {
-        rc = spg_run(&g_cfg, &g_reg);
-    }
-out:
-    for (size_t i = 0; i < 2; i++)
-        hf_cfg_free(&tables[i], cfgs[i]);
+    int rc = hf_sink_cli(argc, argv, !migrate, "sink-postgres", SYNOPSIS, tables, cfgs, 2,
+                         &g_cfg.sink);
+    if (rc != HF_SINK_CLI_RUN)
+        return rc;
+    rc = migrate ? migrate_cmd(argc, argv) : spg_run(&g_cfg, &g_reg);
+    hf_sink_cli_free(tables, cfgs, 2);
     return rc;
 }

@@ -5,7 +5,7 @@
  * transaction per batch (table sink_offsets), and the offsets in the
  * database are the truth:
  *   - on assignment the consumer starts at the offsets stored in the
- *     database (spg_loop.c);
+ *     database (spg_loop.c's stored_offsets, called by sink_loop.c);
  *   - inside each transaction the batch's offset rows are locked and every
  *     record below the stored offset is skipped (a fence: a replay, a
  *     rebalance race or a stale Kafka commit writes nothing twice);
@@ -30,6 +30,7 @@
 #include "hl7flow/record.h"
 #include "hl7flow/record_reader.h"
 #include "hl7flow/registry.h"
+#include "hl7flow/sink_loop.h"
 #include "hl7flow/status.h"
 
 /* One versioned migration (spg_migrations.c). */
@@ -44,19 +45,10 @@ extern const size_t spg_nmigrations;
 
 /* Settings (main.c tables). */
 typedef struct spg_cfg {
+    hf_sink_cfg sink;     /* HL7FLOW_* and SINK_PG_BACKOFF_MAX_MS (sink_loop.h) */
     char *dsn;            /* SINK_PG_DSN (secret): libpq conninfo or URI; "" = PG* env */
     int64_t connect_timeout_s;
     bool migrate;         /* SINK_PG_MIGRATE: apply migrations at start */
-    char *input_topics;   /* HL7FLOW_INPUT_TOPICS */
-    char *dlq_topic;      /* HL7FLOW_DLQ_TOPIC */
-    char *group_id;       /* HL7FLOW_GROUP_ID */
-    char *instance_id;    /* HL7FLOW_INSTANCE_ID */
-    int64_t batch_max;    /* HL7FLOW_BATCH_MAX */
-    int64_t batch_wait_ms;
-    int64_t http_port;
-    int64_t backoff_ms;   /* first retry pause; doubles up to backoff_max_ms */
-    int64_t backoff_max_ms;
-    int log_level;
 } spg_cfg;
 
 /* ---- database (spg_db.c) ------------------------------------------------ */
@@ -86,10 +78,8 @@ hf_status spg_migrate(PGconn *c, hf_err *err);
 
 /* ---- the service (spg_loop.c) ------------------------------------------- */
 
-/* Runs the sink until SIGTERM; returns the exit status. */
+/* Runs the sink until SIGTERM (the consume loop is sink_loop.h's);
+ * returns the exit status. */
 int spg_run(spg_cfg *cfg, const hf_registry_cfg *reg);
-
-/* Asks the loop to stop after the batch in hand (signal-safe). */
-void spg_request_stop(void);
 
 #endif

@@ -1,31 +1,18 @@
-/* spg_loop.c - the consume loop of hl7flow-sink-postgres (spg.h): batches,
- * one database transaction each with the rows and the offsets, the
- * assignment from database offsets, pause/resume around outages.
- *
- * Single-threaded like the stage loop: the rebalance callback runs inside
- * our consumer polls, so the state needs no locks. */
-#include <signal.h>
+/* spg_loop.c - hl7flow-sink-postgres's part of the sink loop (spg.h,
+ * sink_loop.h): one database transaction per batch with the rows and the
+ * offsets, the start offsets read from the database, the connection and
+ * its health. The consume loop itself (Kafka, pause/resume around
+ * outages, the DLQ producer) is common/src/sink_loop.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "hl7flow/dlq.h"
 #include "hl7flow/headers.h"
-#include "hl7flow/http.h"
 #include "hl7flow/kafka.h"
 #include "hl7flow/log.h"
 #include "hl7flow/timeutil.h"
 #include "spg.h"
 
-static volatile sig_atomic_t g_stop;
-void spg_request_stop(void) { g_stop = 1; }
-static void on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
-
-#define MAX_INPUTS 16
 #define ROWS_PER_STATEMENT 1000
 #define STAGE_NAME "sink-postgres"
 
@@ -41,20 +28,17 @@ typedef struct keyset {
     size_t cap, n;
 } keyset;
 
+typedef struct part_state part_state;
+
 typedef struct spg {
     spg_cfg *cfg;
-    hf_registry *reg;
-    char *topics[MAX_INPUTS];
-    hf_rec_reader *readers[MAX_INPUTS];
-    size_t ninputs;
-    hf_rec_ctx *rec;
+    hf_sink *sk;         /* the loop running us */
     hf_pgrows *rows, *one;
     PGconn *db;
-    rd_kafka_t *consumer, *producer;
-    rd_kafka_message_t **batch;
+    rd_kafka_message_t **batch; /* the batch in hand (the loop's) */
     size_t nbatch;
-    bool revoked, fatal, db_up, need_reassign;
-    int64_t backoff_ms, next_try_ms;
+    const part_state *ps; /* its partitions, after a stored batch */
+    size_t nps;
     keyset keys;
     size_t *sub;         /* batch indices of the current sub-batch */
     size_t nsub;
@@ -66,10 +50,7 @@ typedef struct spg {
     int *pl, *pf;
     size_t pcap;
     size_t written[HF_PG_NTABLES];
-    long dr_failed;
-    hf_counter *in_total, *skipped_total, *batches_total, *rows_total[HF_PG_NTABLES];
-    hf_histogram *batch_seconds;
-    hf_gauge *db_up_gauge;
+    hf_counter *skipped_total, *rows_total[HF_PG_NTABLES];
 } spg;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -121,37 +102,14 @@ static void keyset_clear(keyset *k) {
     k->n = 0;
 }
 
-static void backoff_grow(spg *s) {
-    s->backoff_ms = s->backoff_ms * 2 > s->cfg->backoff_max_ms ? s->cfg->backoff_max_ms
-                                                               : s->backoff_ms * 2;
-}
-
-/* Pauses for the current backoff while serving the consumer (rebalances);
- * records polled meanwhile are dropped: a re-assignment follows. */
-static void idle_poll(spg *s, int64_t ms) {
-    int64_t until = hf_mono_ms() + ms;
-    while (!g_stop && hf_mono_ms() < until) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->consumer, 50);
-        if (m != NULL)
-            rd_kafka_message_destroy(m);
-        rd_kafka_poll(s->producer, 0);
-    }
-}
-
-static hf_rec_reader *reader_of(spg *s, const char *topic) {
-    for (size_t i = 0; i < s->ninputs; i++)
-        if (strcmp(s->topics[i], topic) == 0)
-            return s->readers[i];
-    return NULL;
-}
-
 /* ---- database offsets and assignment ----------------------------------- */
 
 /* Sets each element's offset to the database's next offset, or
  * RD_KAFKA_OFFSET_INVALID (group offset / auto.offset.reset) when the
  * database has none: then it holds nothing of that partition. */
-static bool load_offsets(spg *s, rd_kafka_topic_partition_list_t *l) {
-    const char *p[1] = {s->cfg->group_id};
+static bool load_offsets(void *ctx, rd_kafka_topic_partition_list_t *l) {
+    spg *s = ctx;
+    const char *p[1] = {s->cfg->sink.group_id};
     PGresult *r = PQexecParams(s->db,
                                "SELECT topic, partition, next_offset FROM sink_offsets "
                                "WHERE consumer_group = $1",
@@ -174,60 +132,6 @@ static bool load_offsets(spg *s, rd_kafka_topic_partition_list_t *l) {
     }
     PQclear(r);
     return true;
-}
-
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
-    spg *s = opaque;
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        bool known = s->db_up && load_offsets(s, parts);
-        if (!known)
-            for (int i = 0; i < parts->cnt; i++)
-                parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
-        rd_kafka_assign(rk, parts);
-        if (!known) {
-            /* Nothing is consumed until the database says where to start. */
-            rd_kafka_pause_partitions(rk, parts);
-            s->need_reassign = true;
-        }
-        HF_LOG(HF_LOG_INFO, "partitions_assigned", HF_LI("count", parts->cnt),
-               HF_LB("offsets_from_database", known));
-        hf_ready_set("assigned", true);
-        return;
-    }
-    s->revoked = true;
-    HF_LOG(HF_LOG_INFO, "partitions_revoked", HF_LI("count", parts->cnt));
-    rd_kafka_assign(rk, NULL);
-}
-
-/* Re-assigns the current assignment at the database's offsets and resumes
- * it. Anything fetched before is discarded by librdkafka (new assignment
- * version), so after an outage or a failed batch consumption restarts
- * exactly where the database is. */
-static bool reassign_from_db(spg *s) {
-    rd_kafka_topic_partition_list_t *l = NULL;
-    if (rd_kafka_assignment(s->consumer, &l) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return false;
-    bool ok = true;
-    if (l->cnt > 0) {
-        ok = load_offsets(s, l);
-        if (ok) {
-            rd_kafka_assign(s->consumer, NULL);
-            rd_kafka_assign(s->consumer, l);
-            rd_kafka_resume_partitions(s->consumer, l);
-            HF_LOG(HF_LOG_INFO, "reassigned_from_database", HF_LI("partitions", l->cnt));
-        }
-    }
-    rd_kafka_topic_partition_list_destroy(l);
-    return ok;
-}
-
-static void pause_all(spg *s) {
-    rd_kafka_topic_partition_list_t *l = NULL;
-    if (rd_kafka_assignment(s->consumer, &l) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        rd_kafka_pause_partitions(s->consumer, l);
-        rd_kafka_topic_partition_list_destroy(l);
-    }
 }
 
 /* ---- statements --------------------------------------------------------- */
@@ -302,18 +206,8 @@ static void add_reject(spg *s, size_t idx, const char *cls, const char *why) {
 /* Decodes batch record @p idx into s->rec. HF_OK, or a reject recorded
  * (class schema) and HF_ESYNTAX, or HF_ERETRY (registry down). */
 static hf_status decode(spg *s, size_t idx, hf_rec **out) {
-    rd_kafka_message_t *m = s->batch[idx];
-    const char *topic = rd_kafka_topic_name(m->rkt);
-    hf_rec_reader *rd = reader_of(s, topic);
     hf_err err = {0};
-    rd_kafka_headers_t *h = NULL;
-    if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        h = NULL;
-    if (rd == NULL) {
-        add_reject(s, idx, "schema", "no reader for this topic");
-        return HF_ESYNTAX;
-    }
-    hf_status st = hf_rec_reader_read_msg(rd, s->rec, m->payload, m->len, h, UINT64_MAX, out, &err);
+    hf_status st = hf_sink_read(s->sk, s->batch[idx], out, &err);
     if (st == HF_OK || st == HF_ERETRY || st == HF_ENOMEM)
         return st;
     add_reject(s, idx, "schema", err.msg);
@@ -409,12 +303,12 @@ static bool keys_fit(spg *s, const hf_pgrows_mark *m) {
 
 /* ---- one batch ---------------------------------------------------------- */
 
-typedef struct part_state {
+struct part_state {
     const char *topic;
     int32_t partition;
     int64_t stored; /* next offset in the database, -1 none */
     int64_t first, next; /* of this batch */
-} part_state;
+};
 
 #define MAX_PARTS 512
 
@@ -439,20 +333,11 @@ static void array_lits(const part_state *p, size_t n, char *topics, char *parts,
         snprintf(offs + c, cap - c, "}");
 }
 
-typedef enum { BATCH_OK, BATCH_DOWN, BATCH_RETRY, BATCH_FATAL } batch_res;
-
-static batch_res to_batch_res(spg_dbres r) {
-    return r == SPG_DB_DOWN ? BATCH_DOWN : r == SPG_DB_FATAL ? BATCH_FATAL : BATCH_RETRY;
+static hf_sink_res to_hf_sink_res(spg_dbres r) {
+    return r == SPG_DB_DOWN ? HF_SINK_DOWN : r == SPG_DB_FATAL ? HF_SINK_FATAL : HF_SINK_RETRY;
 }
 
-static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
-    (void)rk;
-    spg *s = opaque;
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
-        s->dr_failed++;
-}
-
-static batch_res write_batch_txn(spg *s, part_state *ps, size_t nps) {
+static hf_sink_res write_batch_txn(spg *s, part_state *ps, size_t nps) {
     char why[512];
     spg_dbres r;
     static char topics[16384], parts[8192], offs[16384];
@@ -463,7 +348,7 @@ static batch_res write_batch_txn(spg *s, part_state *ps, size_t nps) {
 
     /* The fence: lock this batch's offset rows and read them. */
     array_lits(ps, nps, topics, parts, offs, sizeof topics);
-    const char *fp[3] = {s->cfg->group_id, topics, parts};
+    const char *fp[3] = {s->cfg->sink.group_id, topics, parts};
     PGresult *q = PQexecParams(
         s->db,
         "INSERT INTO sink_offsets (consumer_group, topic, partition, next_offset) "
@@ -487,13 +372,13 @@ static batch_res write_batch_txn(spg *s, part_state *ps, size_t nps) {
     for (size_t k = 0; k < nps; k++) {
         if (ps[k].stored >= 0 && ps[k].first > ps[k].stored) {
             int64_t lo = -1, hi = -1;
-            rd_kafka_get_watermark_offsets(s->consumer, ps[k].topic, ps[k].partition, &lo, &hi);
+            rd_kafka_get_watermark_offsets(hf_sink_consumer(s->sk), ps[k].topic, ps[k].partition, &lo, &hi);
             if (lo >= 0 && ps[k].stored >= lo) {
                 HF_LOG(HF_LOG_WARN, "offset_gap_rewind", HF_LID("topic", ps[k].topic),
                        HF_LI("partition", ps[k].partition), HF_LI("stored", ps[k].stored),
                        HF_LI("batch_first", ps[k].first));
                 spg_db_exec(s->db, "ROLLBACK", why, sizeof why);
-                return BATCH_RETRY;
+                return HF_SINK_RETRY;
             }
         }
     }
@@ -556,7 +441,7 @@ static batch_res write_batch_txn(spg *s, part_state *ps, size_t nps) {
 
     /* Offsets, rejects, DLQ, commit. */
     array_lits(ps, nps, topics, parts, offs, sizeof topics);
-    const char *op[4] = {s->cfg->group_id, topics, parts, offs};
+    const char *op[4] = {s->cfg->sink.group_id, topics, parts, offs};
     q = PQexecParams(s->db,
                      "UPDATE sink_offsets o SET next_offset = u.n, updated_at = now() "
                      "FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(t, p, n) "
@@ -568,7 +453,6 @@ static batch_res write_batch_txn(spg *s, part_state *ps, size_t nps) {
         goto fail;
     }
     PQclear(q);
-    s->dr_failed = 0;
     for (size_t i = 0; i < s->nrej; i++) {
         rd_kafka_message_t *m = s->batch[s->rej[i].idx];
         char part[16], off[24], ctrl[128] = "";
@@ -577,7 +461,7 @@ static batch_res write_batch_txn(spg *s, part_state *ps, size_t nps) {
         rd_kafka_headers_t *h = NULL;
         if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR)
             hf_kafka_header_str(h, HF_H_CONTROL_ID, ctrl, sizeof ctrl);
-        const char *rp[7] = {s->cfg->group_id, rd_kafka_topic_name(m->rkt), part, off,
+        const char *rp[7] = {s->cfg->sink.group_id, rd_kafka_topic_name(m->rkt), part, off,
                              s->rej[i].cls, s->rej[i].why, ctrl[0] ? ctrl : NULL};
         q = PQexecParams(s->db,
                          "INSERT INTO sink_rejects (consumer_group, topic, partition, kafka_offset, "
@@ -590,38 +474,23 @@ static batch_res write_batch_txn(spg *s, part_state *ps, size_t nps) {
             goto fail;
         }
         PQclear(q);
-        hf_err err = {0};
-        if (hf_dlq_produce(s->producer, s->cfg->dlq_topic, m, STAGE_NAME, s->rej[i].cls,
-                           s->rej[i].why, &err) != HF_OK) {
-            HF_LOG(HF_LOG_WARN, "dlq_produce_failed", HF_LERR(err.msg));
+        if (hf_sink_dead_letter(s->sk, m, s->rej[i].cls, s->rej[i].why) != HF_OK) {
             spg_db_exec(s->db, "ROLLBACK", why, sizeof why);
-            return BATCH_RETRY;
+            return HF_SINK_RETRY;
         }
-        HF_LOG(HF_LOG_WARN, "record_rejected", HF_LID("class", s->rej[i].cls), HF_LCTRL(ctrl),
-               HF_LID("topic", rd_kafka_topic_name(m->rkt)), HF_LI("partition", m->partition),
-               HF_LI("offset", m->offset), HF_LERR(s->rej[i].why));
-        hf_counter *c = NULL;
-        char labels[96];
-        snprintf(labels, sizeof labels, "stage=\"%s\",class=\"%s\"", STAGE_NAME, s->rej[i].cls);
-        c = hf_metrics_counter("hl7flow_records_dlq_total",
-                               "Records sent to the dead-letter topic, by error class", labels);
-        hf_counter_add(c, 1);
     }
-    if (s->nrej > 0) {
-        /* The DLQ records are stored before the rows commit: a crash in
-         * between repeats them (at-least-once), it never loses one. */
-        if (rd_kafka_flush(s->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR || s->dr_failed > 0) {
-            HF_LOG(HF_LOG_WARN, "dlq_not_acknowledged", HF_LI("failed", s->dr_failed));
-            spg_db_exec(s->db, "ROLLBACK", why, sizeof why);
-            return BATCH_RETRY;
-        }
+    /* The DLQ records are stored before the rows commit: a crash in
+     * between repeats them (at-least-once), it never loses one. */
+    if (!hf_sink_dlq_flush(s->sk)) {
+        spg_db_exec(s->db, "ROLLBACK", why, sizeof why);
+        return HF_SINK_RETRY;
     }
     if ((r = spg_db_exec(s->db, "COMMIT", why, sizeof why)) != SPG_DB_OK)
         goto fail; /* outcome unknown: the fence sorts it out on the retry */
     hf_counter_add(s->skipped_total, skipped);
     for (int t = 0; t < HF_PG_NTABLES; t++)
         hf_counter_add(s->rows_total[t], s->written[t]);
-    return BATCH_OK;
+    return HF_SINK_OK;
 fail:
     HF_LOG(r == SPG_DB_DOWN ? HF_LOG_WARN : HF_LOG_ERROR, "batch_failed",
            HF_LID("class", r == SPG_DB_DOWN ? "down" : r == SPG_DB_FATAL ? "fatal" : "retry"),
@@ -633,11 +502,17 @@ fail:
     hf_pgrows_clear(s->rows);
     keyset_clear(&s->keys);
     s->nsub = 0;
-    return to_batch_res(r);
+    return to_hf_sink_res(r);
 }
 
-static batch_res write_batch(spg *s) {
+/* The loop's store: the batch in one database transaction. */
+static hf_sink_res store(void *ctx, hf_sink *sk, rd_kafka_message_t **batch, size_t n) {
     static part_state ps[MAX_PARTS];
+    spg *s = ctx;
+    s->sk = sk;
+    s->batch = batch;
+    s->nbatch = n;
+    s->nps = 0;
     size_t nps = 0;
     for (size_t i = 0; i < s->nbatch; i++) {
         rd_kafka_message_t *m = s->batch[i];
@@ -647,7 +522,7 @@ static batch_res write_batch(spg *s) {
             k++;
         if (k == nps) {
             if (nps == MAX_PARTS)
-                return BATCH_FATAL;
+                return HF_SINK_FATAL;
             ps[nps++] = (part_state){t, m->partition, -1, m->offset, m->offset + 1};
         } else {
             if (m->offset < ps[k].first)
@@ -656,320 +531,113 @@ static batch_res write_batch(spg *s) {
                 ps[k].next = m->offset + 1;
         }
     }
-    int64_t t0 = hf_mono_ns();
-    batch_res r = write_batch_txn(s, ps, nps);
-    hf_histogram_observe(s->batch_seconds, (double)(hf_mono_ns() - t0) / 1e9);
-    if (r == BATCH_OK) {
-        /* Group offsets for lag monitoring; the database stays the truth. */
-        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)nps);
-        for (size_t k = 0; k < nps; k++)
-            rd_kafka_topic_partition_list_add(l, ps[k].topic, ps[k].partition)->offset =
-                ps[k].next > ps[k].stored ? ps[k].next : ps[k].stored;
-        rd_kafka_commit(s->consumer, l, 1 /* async */);
-        rd_kafka_topic_partition_list_destroy(l);
+    hf_sink_res r = write_batch_txn(s, ps, nps);
+    if (r == HF_SINK_OK) {
+        s->ps = ps;
+        s->nps = nps;
     }
     return r;
 }
 
-/* ---- collection --------------------------------------------------------- */
-
-static void batch_free(spg *s) {
-    for (size_t i = 0; i < s->nbatch; i++)
-        rd_kafka_message_destroy(s->batch[i]);
-    s->nbatch = 0;
-}
-
-static bool take(spg *s, rd_kafka_message_t *m) {
-    if (m->err) {
-        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-            HF_LOG(HF_LOG_WARN, "consume_error", HF_LID("code", rd_kafka_err2name(m->err)),
-                   HF_LERR(rd_kafka_message_errstr(m)));
-        if (m->err == RD_KAFKA_RESP_ERR__FATAL)
-            s->fatal = true;
-        rd_kafka_message_destroy(m);
-        return false;
-    }
-    s->batch[s->nbatch++] = m;
-    return true;
-}
-
-static void collect(spg *s) {
-    s->revoked = false;
-    rd_kafka_message_t *m = rd_kafka_consumer_poll(s->consumer, 100);
-    if (m == NULL || !take(s, m))
-        return;
-    int64_t deadline = hf_mono_ms() + s->cfg->batch_wait_ms;
-    while (s->nbatch < (size_t)s->cfg->batch_max && !s->revoked) {
-        int64_t left = deadline - hf_mono_ms();
-        m = rd_kafka_consumer_poll(s->consumer, left > 0 ? (int)left : 0);
-        if (m == NULL)
-            break;
-        take(s, m);
+/* Group offsets for lag monitoring only; the database stays the truth. A
+ * partition whose stored offset is past the batch (every record fenced)
+ * commits the stored one. */
+static void commit_offsets(void *ctx, rd_kafka_topic_partition_list_t *next) {
+    spg *s = ctx;
+    for (size_t k = 0; k < s->nps; k++) {
+        rd_kafka_topic_partition_t *e =
+            rd_kafka_topic_partition_list_find(next, s->ps[k].topic, s->ps[k].partition);
+        if (e != NULL && s->ps[k].stored > e->offset)
+            e->offset = s->ps[k].stored;
     }
 }
 
-/* ---- setup -------------------------------------------------------------- */
+/* ---- the connection ------------------------------------------------------ */
 
-static hf_status open_kafka(spg *s, hf_err *err) {
-    const spg_cfg *c = s->cfg;
-    const char *cdefs[] = {"group.id", c->group_id,
-                           "enable.auto.commit", "false",
-                           "enable.auto.offset.store", "false",
-                           "isolation.level", "read_committed",
-                           "auto.offset.reset", "earliest",
-                           /* EAGER range, as the stages (docs/architecture.md):
-                            * cooperative-sticky loops in librdkafka < 2.6.1. */
-                           "partition.assignment.strategy", "range",
-                           c->instance_id[0] ? "group.instance.id" : NULL, c->instance_id,
-                           NULL};
-    const char *pdefs[] = {"enable.idempotence", "true", "acks", "all",
-                           "partitioner", "murmur2_random", "linger.ms", "5", NULL};
-    rd_kafka_conf_t *cc = NULL, *pc = NULL;
-    char errstr[512];
-    hf_status st = hf_kafka_conf_new(HF_KAFKA_CONSUMER, cdefs, NULL, &cc, err);
-    if (st != HF_OK)
-        return st;
-    rd_kafka_conf_set_opaque(cc, s);
-    rd_kafka_conf_set_rebalance_cb(cc, rebalance_cb);
-    s->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, errstr, sizeof errstr);
-    if (s->consumer == NULL) {
-        rd_kafka_conf_destroy(cc);
-        return hf_err_set(err, HF_ECONFIG, "consumer: %s", errstr);
+/* Before Kafka: connect and migrate, waiting for the database as long as
+ * it takes. */
+static hf_status start(void *ctx, hf_sink *sk, hf_err *err) {
+    spg *s = ctx;
+    s->sk = sk;
+    while (!hf_sink_stopping(sk)) {
+        s->db = spg_db_connect(s->cfg, err);
+        if (s->db != NULL && (!s->cfg->migrate || spg_migrate(s->db, err) == HF_OK))
+            return HF_OK;
+        if (err->st != HF_ERETRY)
+            return err->st;
+        HF_LOG(HF_LOG_WARN, "postgres_unavailable", HF_LERR(err->msg),
+               HF_LI("retry_ms", hf_sink_backoff_ms(sk)));
+        PQfinish(s->db);
+        s->db = NULL;
+        hf_sink_sleep(sk, hf_sink_backoff_ms(sk));
+        hf_sink_backoff_grow(sk);
     }
-    rd_kafka_poll_set_consumer(s->consumer);
-    if ((st = hf_kafka_conf_new(HF_KAFKA_PRODUCER, pdefs, NULL, &pc, err)) != HF_OK)
-        return st;
-    rd_kafka_conf_set_opaque(pc, s);
-    rd_kafka_conf_set_dr_msg_cb(pc, dr_cb);
-    s->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, errstr, sizeof errstr);
-    if (s->producer == NULL) {
-        rd_kafka_conf_destroy(pc);
-        return hf_err_set(err, HF_ECONFIG, "producer: %s", errstr);
-    }
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
-    for (size_t i = 0; i < s->ninputs; i++)
-        rd_kafka_topic_partition_list_add(l, s->topics[i], RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t e = rd_kafka_subscribe(s->consumer, l);
-    rd_kafka_topic_partition_list_destroy(l);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return hf_err_set(err, HF_EFATAL, "subscribe: %s", rd_kafka_err2str(e));
-    hf_ready_set("kafka", true);
     return HF_OK;
 }
 
-static hf_status open_inputs(spg *s, const hf_registry_cfg *reg, hf_err *err) {
-    hf_status st = hf_registry_open(reg, &s->reg, err);
-    if (st != HF_OK)
-        return st;
-    char *list = strdup(s->cfg->input_topics), *save = NULL;
-    if (list == NULL)
-        return hf_err_set(err, HF_ENOMEM, "topics");
-    for (char *t = strtok_r(list, ", ", &save); t != NULL; t = strtok_r(NULL, ", ", &save)) {
-        if (s->ninputs == MAX_INPUTS) {
-            free(list);
-            return hf_err_set(err, HF_ECONFIG, "HL7FLOW_INPUT_TOPICS: more than %d topics",
-                              MAX_INPUTS);
-        }
-        s->topics[s->ninputs] = strdup(t);
-        st = hf_rec_reader_new(s->reg, t, HF_REC_STAGED, &s->readers[s->ninputs], err);
-        s->ninputs++;
-        if (st != HF_OK) {
-            free(list);
-            return st;
-        }
-    }
-    free(list);
-    if (s->ninputs == 0)
-        return hf_err_set(err, HF_ECONFIG, "HL7FLOW_INPUT_TOPICS: no topic given");
-    return HF_OK;
-}
-
-static void install_signals(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
-static void set_db_up(spg *s, bool up) {
-    s->db_up = up;
-    hf_ready_set("postgres", up);
-    hf_gauge_set(s->db_up_gauge, up ? 1 : 0);
-}
-
-static void try_connect(spg *s) {
-    if (hf_mono_ms() < s->next_try_ms)
-        return;
+/* One reconnection attempt after an outage (the loop paces them). */
+static bool reconnect(void *ctx, hf_sink *sk) {
+    spg *s = ctx;
     hf_err err = {0};
     PQfinish(s->db);
     s->db = spg_db_connect(s->cfg, &err);
     if (s->db != NULL) {
         HF_LOG(HF_LOG_INFO, "postgres_connected", HF_LB("reconnect", true));
-        set_db_up(s, true);
-        s->backoff_ms = s->cfg->backoff_ms;
-        return;
+        return true;
     }
-    HF_LOG(HF_LOG_WARN, "postgres_unavailable", HF_LERR(err.msg), HF_LI("retry_ms", s->backoff_ms));
-    s->next_try_ms = hf_mono_ms() + s->backoff_ms;
-    backoff_grow(s);
+    HF_LOG(HF_LOG_WARN, "postgres_unavailable", HF_LERR(err.msg),
+           HF_LI("retry_ms", hf_sink_backoff_ms(sk)));
+    return false;
 }
 
-static int loop(spg *s) {
-    while (!g_stop && !s->fatal && !hf_kafka_fatal_seen()) {
-        if (!s->db_up) {
-            try_connect(s);
-            if (!s->db_up) {
-                idle_poll(s, 100);
-                continue;
-            }
-        }
-        if (s->need_reassign) {
-            if (!reassign_from_db(s)) {
-                set_db_up(s, PQstatus(s->db) == CONNECTION_OK);
-                idle_poll(s, s->backoff_ms);
-                backoff_grow(s);
-                continue;
-            }
-            s->need_reassign = false;
-        }
-        collect(s);
-        if (s->nbatch == 0)
-            continue;
-        if (s->revoked) {
-            HF_LOG(HF_LOG_INFO, "batch_dropped_on_rebalance", HF_LI("records", s->nbatch));
-            batch_free(s);
-            continue;
-        }
-        hf_counter_add(s->in_total, s->nbatch);
-        batch_res r = write_batch(s);
-        batch_free(s);
-        switch (r) {
-        case BATCH_OK:
-            hf_counter_add(s->batches_total, 1);
-            s->backoff_ms = s->cfg->backoff_ms;
-            hf_ready_set("processing", true);
-            break;
-        case BATCH_DOWN:
-            pause_all(s);
-            set_db_up(s, false);
-            s->need_reassign = true;
-            s->next_try_ms = hf_mono_ms() + s->backoff_ms;
-            break;
-        case BATCH_RETRY:
-            pause_all(s);
-            hf_ready_set("processing", false);
-            s->need_reassign = true;
-            idle_poll(s, s->backoff_ms);
-            backoff_grow(s);
-            if (PQstatus(s->db) != CONNECTION_OK)
-                set_db_up(s, false);
-            break;
-        case BATCH_FATAL:
-            s->fatal = true;
-            break;
-        }
-    }
-    return s->fatal || hf_kafka_fatal_seen() ? 1 : 0;
+static bool healthy(void *ctx) {
+    const spg *s = ctx;
+    return PQstatus(s->db) == CONNECTION_OK;
 }
+
+static const hf_sink_ops SPG_OPS = {
+    .name = STAGE_NAME,
+    .backend = "postgres",
+    .up_metric = "hl7flow_sink_database_up",
+    .up_help = "1 while PostgreSQL answers",
+    .commit_sync = false,
+    .start = start,
+    .store = store,
+    .stored_offsets = load_offsets,
+    .commit_offsets = commit_offsets,
+    .reconnect = reconnect,
+    .healthy = healthy,
+};
 
 int spg_run(spg_cfg *cfg, const hf_registry_cfg *reg) {
     spg s;
     memset(&s, 0, sizeof s);
     s.cfg = cfg;
-    s.backoff_ms = cfg->backoff_ms;
-    hf_err err = {0};
     int rc = 1;
-    hf_http *http = NULL;
     const char *lab = "stage=\"" STAGE_NAME "\"";
-    s.in_total = hf_metrics_counter("hl7flow_records_in_total", "Records consumed by the stage", lab);
     s.skipped_total = hf_metrics_counter("hl7flow_sink_records_skipped_total",
                                          "Records below the database offset (already written)", lab);
-    s.batches_total = hf_metrics_counter("hl7flow_batches_committed_total", "Batches committed", lab);
-    s.batch_seconds = hf_metrics_histogram("hl7flow_sink_batch_seconds",
-                                           "Time to write and commit one batch", lab, NULL, 0);
-    s.db_up_gauge = hf_metrics_gauge("hl7flow_sink_database_up", "1 while PostgreSQL answers", lab);
     for (int t = 0; t < HF_PG_NTABLES; t++) {
         char l[128];
         snprintf(l, sizeof l, "%s,table=\"%s\"", lab, hf_pgrows_table_name((hf_pg_table)t));
         s.rows_total[t] = hf_metrics_counter("hl7flow_sink_rows_total",
                                              "Rows inserted or updated, by table", l);
     }
-    install_signals();
-    hf_ready_set("kafka", false);
-    hf_ready_set("assigned", false);
-    hf_ready_set("postgres", false);
-    s.batch = calloc((size_t)cfg->batch_max, sizeof *s.batch);
-    s.sub = calloc((size_t)cfg->batch_max, sizeof *s.sub);
-    s.rej = calloc((size_t)cfg->batch_max, sizeof *s.rej);
+    size_t max = (size_t)cfg->sink.batch_max;
+    s.sub = calloc(max, sizeof *s.sub);
+    s.rej = calloc(max, sizeof *s.rej);
     s.rows = hf_pgrows_new();
     s.one = hf_pgrows_new();
-    s.rec = hf_rec_ctx_new();
-    if (s.batch == NULL || s.sub == NULL || s.rej == NULL || s.rows == NULL || s.one == NULL ||
-        s.rec == NULL) {
-        hf_err_set(&err, HF_ENOMEM, "batch buffers");
-        goto out;
-    }
-    if (cfg->http_port >= 0 && hf_http_start((uint16_t)cfg->http_port, &http, &err) != HF_OK)
-        goto out;
-    if (open_inputs(&s, reg, &err) != HF_OK)
-        goto out;
-    /* The schema first: wait for the database as long as it takes. */
-    while (!g_stop) {
-        s.db = spg_db_connect(cfg, &err);
-        if (s.db != NULL && (!cfg->migrate || spg_migrate(s.db, &err) == HF_OK))
-            break;
-        if (err.st != HF_ERETRY)
-            goto out;
-        HF_LOG(HF_LOG_WARN, "postgres_unavailable", HF_LERR(err.msg), HF_LI("retry_ms", s.backoff_ms));
-        PQfinish(s.db);
-        s.db = NULL;
-        usleep((useconds_t)s.backoff_ms * 1000);
-        backoff_grow(&s);
-    }
-    if (g_stop) {
-        rc = 0;
-        err.st = HF_OK;
-        goto out;
-    }
-    err.st = HF_OK;
-    s.backoff_ms = cfg->backoff_ms;
-    set_db_up(&s, true);
-    if (open_kafka(&s, &err) != HF_OK)
-        goto out;
-    HF_LOG(HF_LOG_INFO, "sink_started", HF_LID("inputs", cfg->input_topics),
-           HF_LID("group", cfg->group_id), HF_LI("batch_max", cfg->batch_max));
-    rc = loop(&s);
-    HF_LOG(rc == 0 ? HF_LOG_INFO : HF_LOG_ERROR, "sink_stopping", HF_LB("fatal", rc != 0));
-out:
-    if (err.st != HF_OK) {
-        fprintf(stderr, "%s: %s\n", STAGE_NAME, err.msg);
-        HF_LOG(HF_LOG_ERROR, "startup_failed", HF_LERR(err.msg));
-        rc = err.st == HF_ECONFIG ? 2 : 1;
-    }
-    batch_free(&s);
-    if (s.consumer != NULL) {
-        rd_kafka_consumer_close(s.consumer);
-        rd_kafka_destroy(s.consumer);
-    }
-    if (s.producer != NULL) {
-        rd_kafka_flush(s.producer, 10000);
-        rd_kafka_destroy(s.producer);
+    if (s.sub == NULL || s.rej == NULL || s.rows == NULL || s.one == NULL) {
+        fprintf(stderr, "%s: batch buffers\n", STAGE_NAME);
+        HF_LOG(HF_LOG_ERROR, "startup_failed", HF_LERR("batch buffers"));
+    } else {
+        rc = hf_sink_run(&cfg->sink, reg, &SPG_OPS, &s);
     }
     PQfinish(s.db);
-    hf_http_stop(http);
-    for (size_t i = 0; i < s.ninputs; i++) {
-        hf_rec_reader_destroy(s.readers[i]);
-        free(s.topics[i]);
-    }
-    hf_registry_close(s.reg);
-    hf_rec_ctx_destroy(s.rec);
     hf_pgrows_free(s.rows);
     hf_pgrows_free(s.one);
     free(s.keys.h);
-    free(s.batch);
     free(s.sub);
     free(s.rej);
     free(s.sql);

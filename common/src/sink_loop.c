@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hl7flow/stop.h"
 #include "hl7flow/dlq.h"
 #include "hl7flow/headers.h"
 #include "hl7flow/http.h"
@@ -43,30 +44,13 @@ struct hf_sink {
     hf_gauge *up_gauge;
 };
 
-static volatile sig_atomic_t g_stop;
-
-void hf_sink_request_stop(void) { g_stop = 1; }
-
-static void on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
-
-static void install_signals(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
+void hf_sink_request_stop(void) { hf_stop_request(); }
 
 /* ---- accessors for the sink ---------------------------------------------- */
 
 bool hf_sink_stopping(const hf_sink *sk) {
     (void)sk;
-    return g_stop != 0;
+    return hf_stop_requested() != 0;
 }
 
 rd_kafka_t *hf_sink_consumer(hf_sink *sk) { return sk->consumer; }
@@ -90,7 +74,7 @@ void hf_sink_backoff_reset(hf_sink *sk) { sk->backoff_ms = sk->cfg->backoff_ms; 
 
 void hf_sink_sleep(hf_sink *sk, int64_t ms) {
     int64_t until = hf_mono_ms() + ms;
-    while (!g_stop && hf_mono_ms() < until) {
+    while (!hf_stop_requested() && hf_mono_ms() < until) {
         if (sk->producer != NULL)
             rd_kafka_poll(sk->producer, 0);
         usleep(20000);
@@ -101,7 +85,7 @@ void hf_sink_sleep(hf_sink *sk, int64_t ms) {
  * meanwhile are dropped: a re-assignment follows. */
 static void idle_poll(hf_sink *sk, int64_t ms) {
     int64_t until = hf_mono_ms() + ms;
-    while (!g_stop && hf_mono_ms() < until) {
+    while (!hf_stop_requested() && hf_mono_ms() < until) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(sk->consumer, 50);
         if (m != NULL)
             rd_kafka_message_destroy(m);
@@ -385,7 +369,7 @@ static void after_batch(hf_sink *sk, hf_sink_res r) {
 }
 
 static int loop(hf_sink *sk) {
-    while (!g_stop && !sk->fatal && !hf_kafka_fatal_seen()) {
+    while (!hf_stop_requested() && !sk->fatal && !hf_kafka_fatal_seen()) {
         if (!ready_for_batch(sk))
             continue;
         collect(sk);
@@ -508,7 +492,7 @@ int hf_sink_run(const hf_sink_cfg *cfg, const hf_registry_cfg *reg, const hf_sin
     int rc = 1;
     hf_http *http = NULL;
     make_metrics(&sk);
-    install_signals();
+    hf_stop_on_signals();
     hf_ready_set("kafka", false);
     hf_ready_set("assigned", false);
     hf_sink_set_up(&sk, false);
@@ -523,7 +507,7 @@ int hf_sink_run(const hf_sink_cfg *cfg, const hf_registry_cfg *reg, const hf_sin
     if (open_inputs(&sk, reg, &err) != HF_OK)
         goto out;
     hf_status st = ops->start(ctx, &sk, &err);
-    if (g_stop) {
+    if (hf_stop_requested()) {
         rc = 0;
         err.st = HF_OK; /* a wait for the backend may have left a retry status */
         goto out;

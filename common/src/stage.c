@@ -35,18 +35,12 @@
 #include "hl7flow/kafka_clients.h"
 #include "hl7flow/log.h"
 #include "hl7flow/metrics.h"
+#include "hl7flow/stop.h"
 #include "hl7flow/timeutil.h"
 #include "stage_internal.h"
 #include "stage_merge.h"
 
-static volatile sig_atomic_t g_stop;
-
-void hf_stage_request_stop(void) { g_stop = 1; }
-
-static void on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
+void hf_stage_request_stop(void) { hf_stop_request(); }
 
 #define LABEL_CACHE 32
 
@@ -338,7 +332,7 @@ static txn_action txn_classify(rd_kafka_error_t *e, const char *call) {
 }
 
 static bool stopping_past_deadline(int64_t deadline_ms) {
-    return g_stop && hf_mono_ms() > deadline_ms;
+    return hf_stop_requested() && hf_mono_ms() > deadline_ms;
 }
 
 /* Retries a retriable call until it succeeds or the drain deadline passes. */
@@ -407,7 +401,7 @@ static void batch_rewind(hf_stage *s) {
 
 static void backoff_sleep(hf_stage *s) {
     int64_t until = hf_mono_ms() + s->backoff_ms;
-    while (!g_stop && hf_mono_ms() < until)
+    while (!hf_stop_requested() && hf_mono_ms() < until)
         rd_kafka_poll(s->producer, 50);
     s->backoff_ms = s->backoff_ms * 2 > 30000 ? 30000 : s->backoff_ms * 2;
 }
@@ -757,7 +751,7 @@ static hf_status stage_open(hf_stage *s, hf_err *err) {
             rd_kafka_error_t *e = rd_kafka_init_transactions(s->producer, 30000);
             if (e == NULL)
                 break;
-            bool retry = rd_kafka_error_is_retriable(e) && !g_stop;
+            bool retry = rd_kafka_error_is_retriable(e) && !hf_stop_requested();
             hf_err_set(err, HF_EFATAL, "init_transactions (%s): %s", txid, rd_kafka_error_string(e));
             HF_LOG(HF_LOG_WARN, "init_transactions_failed", HF_LID("transactional_id", txid),
                    HF_LERR(rd_kafka_error_string(e)), HF_LB("retrying", retry));
@@ -792,7 +786,7 @@ static hf_status stage_open(hf_stage *s, hf_err *err) {
 }
 
 static int stage_loop(hf_stage *s) {
-    while (!g_stop && !s->fatal && !hf_kafka_fatal_seen()) {
+    while (!hf_stop_requested() && !s->fatal && !hf_kafka_fatal_seen()) {
         if (hf_mono_ms() >= s->next_lag_ms) {
             update_lag(s);
             s->next_lag_ms = hf_mono_ms() + s->cfg->lag_interval_ms;
@@ -854,16 +848,6 @@ static void stage_close(hf_stage *s) {
     }
 }
 
-static void install_signals(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
 int hf_stage_main(int argc, char **argv, const hf_stage_def *def) {
     hf_log_init(def->name);
     hf_stage_cfg cfg;
@@ -903,7 +887,7 @@ int hf_stage_main(int argc, char **argv, const hf_stage_def *def) {
         rc = 0;
         goto out;
     }
-    install_signals();
+    hf_stop_on_signals();
 
     s.def = def;
     s.cfg = &cfg;

@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "hl7flow/stop.h"
 #include "hl7flow/log.h"
 #include "hl7flow/topics.h"
 #include "devbroker_nodelay.h"
@@ -56,12 +57,6 @@ typedef struct db_state {
     pthread_mutex_t lock;      /* guards up[] against the HTTP thread */
 } db_state;
 
-static volatile sig_atomic_t g_stop;
-
-static void on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -532,13 +527,7 @@ int cmd_devbroker(int argc, char **argv) {
         goto out;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    hf_stop_on_signals();
 
     conf = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(conf, rk_log);
@@ -604,7 +593,7 @@ int cmd_devbroker(int argc, char **argv) {
 
     /* New client connections get TCP_NODELAY within 5 ms of being accepted
      * (devbroker_nodelay.c explains why). */
-    while (!g_stop) {
+    while (!hf_stop_requested()) {
         devbroker_nodelay_sweep();
         rd_kafka_poll(rk, 5); /* returns early on a signal or after 5 ms */
     }

@@ -17,8 +17,6 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
 
 #include "hl7flow/log.h"
 #include "hl7flow/timeutil.h"
@@ -46,7 +44,7 @@ static void conn_free(mllp_conn *c, const char *why) {
             e->conn = NULL; /* freed by its delivery report */
             unanswered++;
         } else {
-            free(e);
+            mllp_entry_free(s, e);
             unanswered++;
             hf_counter_add(s->m.unanswered, 1);
         }
@@ -64,8 +62,7 @@ static void conn_free(mllp_conn *c, const char *why) {
     list_remove(s, c);
     s->nconns--;
     hf_gauge_set(s->m.open, (double)s->nconns);
-    if (c->bev != NULL)
-        bufferevent_free(c->bev);
+    mllp_io_close(c);
     if (c->resume_ev != NULL)
         event_free(c->resume_ev);
     hf_mllp_dec_fini(&c->dec);
@@ -79,7 +76,7 @@ void mllp_conn_close(mllp_conn *c, const char *why) {
         c->closing = true;
         c->close_now = true;
         c->close_why = why;
-        bufferevent_disable(c->bev, EV_READ);
+        mllp_io_reading(c, false);
         event_active(c->resume_ev, EV_TIMEOUT, 0);
         return;
     }
@@ -89,19 +86,19 @@ void mllp_conn_close(mllp_conn *c, const char *why) {
 /* Closes once everything written has left (or at once if nothing is
  * queued). */
 static void conn_close_after_write(mllp_conn *c, const char *why) {
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+    if (mllp_io_unsent(c) == 0) {
         mllp_conn_close(c, why);
         return;
     }
     c->closing = true;
     c->close_why = why;
-    bufferevent_disable(c->bev, EV_READ);
+    mllp_io_reading(c, false);
 }
 
 static void conn_pause(mllp_conn *c) {
     if (!c->paused) {
         c->paused = true;
-        bufferevent_disable(c->bev, EV_READ);
+        mllp_io_reading(c, false);
     }
 }
 
@@ -117,29 +114,11 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg) {
         return;
     c->paused = false;
     if (!c->eof)
-        bufferevent_enable(c->bev, EV_READ);
+        mllp_io_reading(c, true);
     /* Frames already buffered would otherwise wait for the next bytes. */
     conn_input(c);
     if (c->eof && c->npending == 0 && !c->closing && !c->close_now)
         conn_close_after_write(c, "client_closed");
-}
-
-/* Writes @p len bytes to the client. On plain TCP with nothing queued, the
- * bytes go straight to the socket (one send, no event changes); whatever
- * does not fit, and everything on TLS, goes through the bufferevent. */
-static void conn_write(mllp_conn *c, const char *p, size_t len) {
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (!c->tls && evbuffer_get_length(out) == 0) {
-        ssize_t n = send(bufferevent_getfd(c->bev), p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n == (ssize_t)len)
-            return;
-        if (n > 0) {
-            p += n;
-            len -= (size_t)n;
-        }
-        /* EAGAIN or an error: the bufferevent retries and reports it. */
-    }
-    bufferevent_write(c->bev, p, len);
 }
 
 void mllp_conn_flush(mllp_conn *c) {
@@ -155,7 +134,7 @@ void mllp_conn_flush(mllp_conn *c) {
         char small[1024];
         char *ack = mllp_entry_ack(s, e, small, sizeof small, &code, &len);
         if (ack != NULL) {
-            conn_write(c, ack, len);
+            mllp_io_write(c, ack, len);
             hf_counter_add(s->m.bytes_out, len);
             mllp_metrics_ack(&s->m, code);
             hf_histogram_observe(s->m.ack_seconds, (double)(hf_mono_ns() - e->t0_ns) / 1e9);
@@ -168,15 +147,15 @@ void mllp_conn_flush(mllp_conn *c) {
             HF_LOG(HF_LOG_INFO, "nak_sent", HF_LCTRL(e->ctrl), HF_LI("connection", c->id),
                    HF_LID("code", code != NULL ? code : "none"),
                    HF_LID("reason", e->reason != NULL ? e->reason : "unknown"));
-        free(e);
+        mllp_entry_free(s, e);
     }
     /* A paused connection may still hold whole frames the client sent
      * before closing its side: they are answered before the close. */
-    bool unread = c->paused && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0;
+    bool unread = c->paused && mllp_io_unread(c) > 0;
     if (c->npending == 0 && (s->draining || (c->eof && !unread))) {
         if (unread) /* draining: never read, never acknowledged; the sender resends */
             HF_LOG(HF_LOG_WARN, "unread_input_at_drain", HF_LI("connection", c->id),
-                   HF_LI("bytes", (int64_t)evbuffer_get_length(bufferevent_get_input(c->bev))));
+                   HF_LI("bytes", (int64_t)mllp_io_unread(c)));
         conn_close_after_write(c, c->eof ? "client_closed" : "drain");
         return;
     }
@@ -188,20 +167,21 @@ void mllp_conn_flush(mllp_conn *c) {
  * is used up or the connection must pause. */
 static void conn_input(mllp_conn *c) {
     mllp_srv *s = c->srv;
-    struct evbuffer *in = bufferevent_get_input(c->bev);
     c->in_input = true;
     while (!c->paused && !c->closing) {
-        struct evbuffer_iovec v;
-        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+        const char *p;
+        size_t n;
+        mllp_io_peek(c, &p, &n);
+        if (n == 0)
             break;
         hf_mllp_event ev;
         uint64_t garbage0 = c->dec.garbage;
-        size_t used = hf_mllp_dec_feed(&c->dec, v.iov_base, v.iov_len, &ev);
+        size_t used = hf_mllp_dec_feed(&c->dec, p, n, &ev);
         if (used == (size_t)-1) {
             mllp_conn_close(c, "out_of_memory"); /* deferred */
             break;
         }
-        evbuffer_drain(in, used);
+        mllp_io_consume(c, used);
         c->bytes_in += used;
         hf_counter_add(s->m.bytes_in, used);
         if (c->dec.garbage != garbage0) {
@@ -223,26 +203,23 @@ static void conn_input(mllp_conn *c) {
     c->in_input = false;
 }
 
-static void read_cb(struct bufferevent *bev, void *arg) {
-    (void)bev;
-    conn_input(arg);
+void mllp_conn_on_input(mllp_conn *c) {
+    conn_input(c);
 }
 
-static void write_cb(struct bufferevent *bev, void *arg) {
-    mllp_conn *c = arg;
-    if (c->closing && !c->close_now && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+void mllp_conn_on_sent(mllp_conn *c) {
+    if (c->closing && !c->close_now && mllp_io_unsent(c) == 0)
         mllp_conn_close(c, c->close_why);
 }
 
-static void event_cb(struct bufferevent *bev, short what, void *arg) {
-    mllp_conn *c = arg;
+void mllp_conn_on_event(mllp_conn *c, short what) {
     if (what & BEV_EVENT_CONNECTED)
         return;
     if (what & BEV_EVENT_TIMEOUT) {
         if (c->npending > 0 || c->paused || c->closing) {
             /* Waiting on us, not idle. */
             if (!c->paused && !c->closing)
-                bufferevent_enable(bev, EV_READ);
+                mllp_io_reading(c, true);
             return;
         }
         HF_LOG(HF_LOG_INFO, "connection_idle_timeout", HF_LI("connection", c->id),
@@ -251,7 +228,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg) {
         return;
     }
     if (what & BEV_EVENT_ERROR) {
-        unsigned long ssl_err = c->tls ? bufferevent_get_openssl_error(bev) : 0;
+        unsigned long ssl_err = mllp_io_tls_error(c);
         char text[256];
         if (ssl_err != 0)
             ERR_error_string_n(ssl_err, text, sizeof text);
@@ -275,7 +252,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg) {
         if (c->npending == 0)
             conn_close_after_write(c, "client_closed");
         else
-            bufferevent_disable(bev, EV_READ);
+            mllp_io_reading(c, false);
     }
 }
 
@@ -329,27 +306,19 @@ void mllp_conn_open(mllp_srv *s, mllp_listener *l, int fd, const struct sockaddr
     c->tls = l->tls;
     snprintf(c->peer, sizeof c->peer, "%s", peer);
     c->route = hf_mllp_routes_match(s->routes, l->port, sa);
+    c->io.fd = -1;
     hf_mllp_dec_init(&c->dec, (size_t)s->cfg->max_frame);
     set_socket_options(fd);
-    if (l->tls) {
-        SSL *ssl = SSL_new(s->tls);
-        if (ssl != NULL)
-            c->bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                    BEV_OPT_CLOSE_ON_FREE);
-        if (c->bev == NULL && ssl != NULL)
-            SSL_free(ssl);
-        if (c->bev != NULL)
-            bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-    } else {
-        c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    }
+    struct timeval idle = {(time_t)(s->cfg->idle_ms / 1000), (suseconds_t)((s->cfg->idle_ms % 1000) * 1000)};
+    SSL *ssl = l->tls ? SSL_new(s->tls) : NULL;
     c->resume_ev = event_new(s->base, -1, 0, resume_cb, c);
-    if (c->bev == NULL || c->resume_ev == NULL) {
+    bool ok = c->resume_ev != NULL && (!l->tls || ssl != NULL) &&
+              mllp_io_open(c, s->base, fd, ssl, &idle);
+    if (!ok) {
         HF_LOG(HF_LOG_ERROR, "connection_setup_failed", HF_LID("peer", peer));
-        if (c->bev != NULL)
-            bufferevent_free(c->bev);
-        else
-            close(fd);
+        if (ssl != NULL)
+            SSL_free(ssl);
+        close(fd);
         if (c->resume_ev != NULL)
             event_free(c->resume_ev);
         hf_mllp_dec_fini(&c->dec);
@@ -363,10 +332,6 @@ void mllp_conn_open(mllp_srv *s, mllp_listener *l, int fd, const struct sockaddr
     s->nconns++;
     hf_gauge_set(s->m.open, (double)s->nconns);
     hf_counter_add(s->m.accepted, 1);
-    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-    struct timeval idle = {(time_t)(s->cfg->idle_ms / 1000), (suseconds_t)((s->cfg->idle_ms % 1000) * 1000)};
-    bufferevent_set_timeouts(c->bev, &idle, NULL);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     HF_LOG(HF_LOG_INFO, "connection_opened", HF_LI("connection", c->id), HF_LID("peer", c->peer),
            HF_LI("port", c->port), HF_LB("tls", c->tls),
            HF_LID("source_system", c->route != NULL && c->route->source[0] ? c->route->source : "MSH-3"),

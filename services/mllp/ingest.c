@@ -4,6 +4,7 @@
  *
  * The ACK's code comes only from the outcome recorded here: HF_ACK_OK is set
  * by the delivery report of that very record (kafka.c), never earlier. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,51 @@ static bool span_is(hf_span s, const char *lit) {
     return s.len == strlen(lit) && memcmp(s.p, lit, s.len) == 0;
 }
 
-/* Allocates an entry holding a copy of @p msg's first segment. */
-static mllp_entry *entry_new(mllp_conn *c, const char *msg, size_t len) {
+/* An entry able to hold @p n bytes: from the free list when it is small
+ * enough, else allocated. Every field before data[] is zeroed. */
+static mllp_entry *entry_alloc(mllp_srv *s, size_t n) {
+    mllp_entry *e;
+    if (n <= MLLP_ENTRY_SMALL && s->free_entries != NULL) {
+        e = s->free_entries;
+        s->free_entries = e->next;
+        s->nfree_entries--;
+    } else {
+        size_t cap = n <= MLLP_ENTRY_SMALL ? MLLP_ENTRY_SMALL : n;
+        e = malloc(sizeof *e + cap);
+        if (e == NULL)
+            return NULL;
+        e->cap = cap;
+    }
+    size_t cap = e->cap;
+    memset(e, 0, offsetof(mllp_entry, data));
+    e->cap = cap;
+    return e;
+}
+
+void mllp_entry_free(mllp_srv *s, mllp_entry *e) {
+    if (e->cap == MLLP_ENTRY_SMALL && s->nfree_entries < MLLP_ENTRY_FREE_MAX) {
+        e->next = s->free_entries;
+        s->free_entries = e;
+        s->nfree_entries++;
+        return;
+    }
+    free(e);
+}
+
+void mllp_entry_pool_free(mllp_srv *s) {
+    while (s->free_entries != NULL) {
+        mllp_entry *e = s->free_entries;
+        s->free_entries = e->next;
+        free(e);
+    }
+    s->nfree_entries = 0;
+}
+
+/* An entry for frame @p msg (@p len bytes) holding the whole message when
+ * @p whole, else its first segment (the MSH). The MSH is read once here;
+ * *cut tells that it is longer than MSH_KEEP, so the entry's reading of
+ * it (for the ACK) sees the fields past MSH_KEEP as empty. */
+static mllp_entry *entry_new(mllp_conn *c, const char *msg, size_t len, bool whole, bool *cut) {
     size_t n = 0;
     bool seen = false; /* leading blank lines are skipped by the MSH reader */
     while (n < len && n < MSH_KEEP) {
@@ -34,15 +78,20 @@ static mllp_entry *entry_new(mllp_conn *c, const char *msg, size_t len) {
         }
         n++;
     }
-    mllp_entry *e = calloc(1, sizeof *e + n + 1);
+    size_t store = whole ? len : n;
+    mllp_entry *e = entry_alloc(c->srv, store);
     if (e == NULL)
         return NULL;
     e->conn = c;
     e->srv = c->srv;
     e->t0_ns = hf_mono_ns();
     e->state = ENTRY_PENDING;
-    memcpy(e->msh, msg, n);
-    e->msh_len = n;
+    memcpy(e->data, msg, store);
+    e->len = store;
+    e->whole = whole;
+    *cut = n == MSH_KEEP && n < len && msg[n] != '\r' && msg[n] != '\n';
+    e->msh_ok = hf_mllp_msh_read(e->data, n, &e->m);
+    e->is_hl7 = e->msh_ok;
     return e;
 }
 
@@ -59,6 +108,29 @@ static void set_ctrl(mllp_entry *e, hf_span f10) {
     size_t n = f10.len < sizeof e->ctrl - 1 ? f10.len : sizeof e->ctrl - 1;
     memcpy(e->ctrl, f10.p, n);
     e->ctrl[n] = '\0';
+}
+
+/* The ingest_ts header for now: hf_ts_format's text, formatted once per
+ * second; the other calls of that second rewrite its six fraction digits
+ * (the format ends ".ffffffZ"). */
+static void ingest_ts(mllp_srv *s, char *out, size_t cap) {
+    int64_t us = hf_wall_us();
+    int64_t sec = us / 1000000;
+    if (s->ts_len == 0 || sec != s->ts_sec) {
+        s->ts_len = hf_ts_format(us, s->ts_text, sizeof s->ts_text);
+        s->ts_sec = sec;
+    }
+    size_t n = s->ts_len;
+    if (n + 1 > cap || n < 8 || s->ts_text[n - 1] != 'Z' || s->ts_text[n - 8] != '.' || us < 0) {
+        hf_ts_format(us, out, cap);
+        return;
+    }
+    memcpy(out, s->ts_text, n + 1);
+    int64_t frac = us % 1000000;
+    for (size_t i = n - 2; i >= n - 7; i--) {
+        out[i] = (char)('0' + frac % 10);
+        frac /= 10;
+    }
 }
 
 static void add_span(rd_kafka_headers_t *h, const char *name, const char *p, size_t n) {
@@ -87,7 +159,7 @@ static void produce(mllp_conn *c, mllp_entry *e, const hf_mllp_msh *m, const cha
     memcpy(key + fl + 1, src, sl);
     size_t klen = fl + 1 + sl;
     char ts[40], tp[56];
-    hf_ts_format(hf_wall_us(), ts, sizeof ts);
+    ingest_ts(s, ts, sizeof ts);
     hf_traceparent_new(tp);
     rd_kafka_headers_t *h = rd_kafka_headers_new(8);
     add_span(h, HF_H_SOURCE_SYSTEM, src, src_len);
@@ -98,7 +170,10 @@ static void produce(mllp_conn *c, mllp_entry *e, const hf_mllp_msh *m, const cha
     rd_kafka_header_add(h, HF_H_TRACEPARENT, -1, tp, -1);
     rd_kafka_resp_err_t err = rd_kafka_producev(
         s->rk, RD_KAFKA_V_TOPIC(s->cfg->topic), RD_KAFKA_V_KEY(key, klen),
-        RD_KAFKA_V_VALUE((void *)msg, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        /* From the entry without a copy when it holds the message: the
+         * entry outlives the record (freed after its delivery report). */
+        RD_KAFKA_V_VALUE(e->whole ? e->data : (void *)msg, len),
+        RD_KAFKA_V_MSGFLAGS(e->whole ? 0 : RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(e), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         s->inflight++;
@@ -124,14 +199,23 @@ void mllp_ingest_event(mllp_conn *c, const hf_mllp_event *ev) {
     }
     hf_counter_add(s->m.received, 1);
     c->frames++;
-    mllp_entry *e = entry_new(c, ev->data, ev->len);
+    bool cut = false;
+    bool whole = ev->kind == HF_MLLP_EV_FRAME && ev->len <= MLLP_ENTRY_WHOLE_MAX;
+    mllp_entry *e = entry_new(c, ev->data, ev->len, whole, &cut);
     if (e == NULL) {
         HF_LOG(HF_LOG_ERROR, "out_of_memory", HF_LI("connection", c->id));
         mllp_conn_close(c, "out_of_memory");
         return;
     }
-    hf_mllp_msh m;
-    e->is_hl7 = hf_mllp_msh_read(ev->data, ev->len, &m);
+    /* The record's headers and key come from the whole MSH: read it again
+     * from the message only when the copy is cut. */
+    hf_mllp_msh full;
+    const hf_mllp_msh *mp = &e->m;
+    if (cut) {
+        e->is_hl7 = hf_mllp_msh_read(ev->data, ev->len, &full);
+        mp = &full;
+    }
+    const hf_mllp_msh m = *mp;
     if (e->is_hl7)
         set_ctrl(e, m.f10);
     entry_append(c, e);
@@ -180,7 +264,7 @@ void mllp_entry_finish(mllp_entry *e, hf_ack_outcome outcome, const char *reason
     /* The connection is gone: nobody to answer. */
     hf_counter_add(e->srv->m.unanswered, 1);
     HF_LOG(HF_LOG_INFO, "ack_undeliverable", HF_LCTRL(e->ctrl), HF_LB("stored", outcome == HF_ACK_OK));
-    free(e);
+    mllp_entry_free(e->srv, e);
 }
 
 /* Appends @p v as @p digits lowercase hex digits. */
@@ -193,12 +277,11 @@ static void put_hex(char *out, uint64_t v, int digits) {
 
 char *mllp_entry_ack(mllp_srv *s, const mllp_entry *e, char *buf, size_t cap, const char **code,
                      size_t *len) {
-    hf_mllp_msh m;
     const hf_mllp_msh *mp = NULL;
     if (e->no_reply)
         return NULL;
-    if (e->is_hl7 && hf_mllp_msh_read(e->msh, e->msh_len, &m))
-        mp = &m;
+    if (e->is_hl7 && e->msh_ok)
+        mp = &e->m;
     *code = hf_ack_code(mp, e->outcome);
     if (*code == NULL && !s->cfg->honour_msh15)
         *code = e->outcome == HF_ACK_OK ? "CA" : e->outcome == HF_ACK_ERROR ? "CE" : "CR";

@@ -68,9 +68,11 @@ void mllp_kafka_poll(mllp_srv *s) {
 
 static void wake_cb(evutil_socket_t fd, short what, void *arg) {
     (void)what;
+    /* librdkafka writes one byte per idle-to-busy change of its queue: one
+     * read empties the pipe (the level-triggered event fires again if not). */
     char buf[256];
-    while (read(fd, buf, sizeof buf) > 0) {
-    }
+    if (read(fd, buf, sizeof buf) < 0 && errno != EAGAIN && errno != EINTR)
+        HF_LOG(HF_LOG_WARN, "wake_pipe_read_failed", HF_LERR(strerror(errno)));
     mllp_kafka_poll(arg);
 }
 

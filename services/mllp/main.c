@@ -164,6 +164,7 @@ static void srv_stop(mllp_srv *s) {
     mllp_listen_stop(s);
     int64_t left = s->draining ? s->drain_deadline_ms - hf_mono_ms() : 0;
     mllp_kafka_stop(s, (int)(left > 1000 ? left : 1000));
+    mllp_entry_pool_free(s);
     if (s->sigterm_ev != NULL)
         event_free(s->sigterm_ev);
     if (s->sigint_ev != NULL)

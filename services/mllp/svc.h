@@ -3,7 +3,9 @@
  *
  * Shape: one libevent loop on the main thread owns every connection, the
  * listeners and the Kafka producer's callbacks (librdkafka wakes the loop
- * through a pipe when its main queue has delivery reports). Each connection
+ * through a pipe when its main queue has delivery reports). Plain TCP
+ * connections do their own socket I/O (sock.c); TLS ones use libevent's
+ * bufferevent_openssl. Each connection
  * has a FIFO of entries, one per received frame; an entry completes when
  * Kafka's delivery report for exactly that record arrives (or at once for
  * frames that are not stored), and ACKs are written strictly in FIFO order.
@@ -67,9 +69,25 @@ typedef struct mllp_listener {
 
 enum { ENTRY_PENDING = 0, ENTRY_DONE = 1 };
 
-/* One received frame awaiting its answer. Allocated with its MSH copy. */
+/* Bytes an entry from the server's free list can hold (most HL7 messages
+ * fit; `hl7flow gen` traffic: 99% under 6.3 KB); a larger entry is
+ * allocated to size and freed, not kept. */
+#define MLLP_ENTRY_SMALL 8192
+/* Most entries kept on the free list (at most ~9 MB). */
+#define MLLP_ENTRY_FREE_MAX 1024
+/* Largest message an entry holds whole, so the record is produced from the
+ * entry without librdkafka copying it (below librdkafka's default
+ * message.copy.max.bytes, so request buffers copy it rather than keep a
+ * reference); larger ones are produced with RD_KAFKA_MSG_F_COPY and the
+ * entry holds only their MSH. */
+#define MLLP_ENTRY_WHOLE_MAX 65535
+
+/* One received frame awaiting its answer. It holds the message (or, when
+ * the message is not stored or too large, only its MSH segment); a record
+ * produced from it points into data[], so the entry lives until the
+ * record's delivery report, even when its connection has gone. */
 typedef struct mllp_entry {
-    struct mllp_entry *next;  /* connection FIFO */
+    struct mllp_entry *next;  /* connection FIFO, or the server's free list */
     mllp_conn *conn;          /* NULL once the connection is gone */
     mllp_srv *srv;
     int64_t t0_ns;            /* frame complete */
@@ -80,14 +98,38 @@ typedef struct mllp_entry {
     const char *reason;       /* NAK reason label (static string) */
     char err_text[160];       /* MSA-3 / ERR text (no message content) */
     char ctrl[72];            /* MSH-10 for log lines, NUL-terminated, cut */
-    size_t msh_len;
-    char msh[];               /* the MSH segment, re-read to build the ACK */
+    bool msh_ok;              /* m holds the MSH's fields */
+    bool whole;               /* data[] is the whole message */
+    hf_mllp_msh m;            /* the MSH read once; spans point into data[] */
+    size_t cap;               /* bytes data[] can hold */
+    size_t len;               /* bytes in data[] */
+    char data[];              /* the message, or its MSH segment */
 } mllp_entry;
+
+/* A byte buffer: data is p[off .. off+len), cap bytes allocated. */
+typedef struct mllp_buf {
+    char *p;
+    size_t off, len, cap;
+} mllp_buf;
+
+/* A connection's transport (sock.c): bev for TLS; fd, rev, wev and the two
+ * buffers for plain TCP. */
+typedef struct mllp_io {
+    struct bufferevent *bev;  /* TLS; NULL on plain TCP */
+    int fd;                   /* plain TCP socket (owned); -1 otherwise */
+    struct event *rev, *wev;  /* plain: readable (persistent, idle timeout), writable */
+    struct timeval idle;      /* read timeout */
+    mllp_buf in;              /* plain: bytes read, not yet decoded */
+    mllp_buf out;             /* plain: ACK bytes the kernel did not take yet */
+    bool reading;             /* read event armed */
+    bool failed;              /* plain: a send failed; reported from the loop */
+    int err;                  /* errno of that failure */
+} mllp_io;
 
 struct mllp_conn {
     mllp_srv *srv;
     mllp_conn *prev, *next;   /* server list */
-    struct bufferevent *bev;
+    mllp_io io;               /* socket or TLS bufferevent (sock.c) */
     struct event *resume_ev;  /* resumes reading outside callbacks */
     uint64_t id;
     char peer[64];            /* address:port of the client */
@@ -131,6 +173,11 @@ struct mllp_srv {
     mllp_conn *conns;
     size_t nconns;
     size_t inflight;          /* records produced, delivery report not yet seen */
+    int64_t ts_sec;           /* second of ts_text (ingest_ts cache) */
+    size_t ts_len;
+    char ts_text[40];
+    mllp_entry *free_entries; /* reusable entries (MLLP_ENTRY_SMALL) */
+    size_t nfree_entries;
     uint64_t conn_seq, ack_seq;
     char ack_prefix[12];      /* ACK MSH-10 prefix, unique per process */
     bool draining;
@@ -161,7 +208,34 @@ void mllp_listen_stop(mllp_srv *s);
  * missing or do not match). */
 hf_status mllp_tls_ctx(const mllp_cfg *cfg, SSL_CTX **out, hf_err *err);
 
+/* sock.c: the transport. mllp_io_open takes @p fd (and @p ssl, NULL for
+ * plain TCP) on success only; reading starts at once with read timeout
+ * @p idle. Callbacks go to mllp_conn_on_input/_on_sent/_on_event. */
+bool mllp_io_open(mllp_conn *c, struct event_base *base, int fd, SSL *ssl,
+                  const struct timeval *idle);
+/* Frees the transport and closes the socket; idempotent. */
+void mllp_io_close(mllp_conn *c);
+/* The first contiguous run of bytes read and not consumed (*n may be 0). */
+void mllp_io_peek(mllp_conn *c, const char **p, size_t *n);
+/* Drops @p n bytes from the front of the input. */
+void mllp_io_consume(mllp_conn *c, size_t n);
+/* Bytes read and not consumed; bytes queued and not yet sent. */
+size_t mllp_io_unread(const mllp_conn *c);
+size_t mllp_io_unsent(const mllp_conn *c);
+/* Writes @p len bytes (copied when they cannot go out at once). A failure
+ * is reported later through mllp_conn_on_event, never from this call. */
+void mllp_io_write(mllp_conn *c, const char *p, size_t len);
+/* Arms or disarms reading (and with it the idle timeout). */
+void mllp_io_reading(mllp_conn *c, bool on);
+/* OpenSSL's error for a failed TLS connection (0 on plain TCP). */
+unsigned long mllp_io_tls_error(const mllp_conn *c);
+
 /* conn.c */
+/* Transport callbacks: bytes arrived; everything queued was written; EOF,
+ * error or read timeout (BEV_EVENT_* flags). */
+void mllp_conn_on_input(mllp_conn *c);
+void mllp_conn_on_sent(mllp_conn *c);
+void mllp_conn_on_event(mllp_conn *c, short what);
 /* Takes ownership of accepted socket @p fd (closed on failure). */
 void mllp_conn_open(mllp_srv *s, mllp_listener *l, int fd, const struct sockaddr *sa, int salen);
 /* Called when @p e (whose connection is still open) is done: writes the
@@ -175,6 +249,10 @@ void mllp_conn_close(mllp_conn *c, const char *why);
 /* ingest.c: turns one decoder event into an entry appended to @p c's FIFO
  * (producing the record when the frame is HL7). */
 void mllp_ingest_event(mllp_conn *c, const hf_mllp_event *ev);
+/* Returns @p e to the server's free list (or frees it). */
+void mllp_entry_free(mllp_srv *s, mllp_entry *e);
+/* Frees the free list (shutdown). */
+void mllp_entry_pool_free(mllp_srv *s);
 /* Marks @p e done with @p outcome; flushes its connection or frees it. */
 void mllp_entry_finish(mllp_entry *e, hf_ack_outcome outcome, const char *reason,
                        const char *text);

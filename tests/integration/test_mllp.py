@@ -12,7 +12,8 @@ hl7.raw.ingest out, an ACK only once Kafka has the record.
   kept), garbage between frames, a byte-at-a-time client next to a fast one,
   a message that is not HL7 (AR + ERR), enhanced mode (CA, MSH-15 NE
   suppressing the ACK), an inbound ACK (not answered), routing rules,
-  the connection limit and idle timeout, many connections (hl7flow loadgen);
+  the connection limit and idle timeout, many connections (hl7flow loadgen),
+  many connections pipelining at once (per-connection ACK and record order);
 - TLS with a required client certificate (accepted with one, refused
   without or with a foreign one) and with an optional one;
 - SIGTERM drains and exits 0.
@@ -503,6 +504,97 @@ def test_many_connections_with_loadgen(env):
           f"{res['msgs_per_s']:.0f} msgs/s, ACK p99 {res['p99_ms']:.1f} ms")
 
 
+def test_many_pipelining_connections_keep_per_connection_order(env):
+    # 48 connections at once, each pipelining 25 frames in odd-sized pieces
+    # without waiting (more than MLLP_MAX_INFLIGHT, so reading pauses and
+    # resumes): every connection gets its ACKs in the order it sent, each
+    # frame is stored once byte for byte, and one connection's records sit
+    # in send order on their partition. Sizes cross the listener's message
+    # holders: small (its entry free list), over 8 KiB (an entry of its own)
+    # and over 64 KiB (copied by librdkafka).
+    import random
+    lst = start_listener(env, "mllp-pipeline", {"MLLP_MAX_INFLIGHT": "8"})
+    nconn, per = 48, 25
+
+    def message(i, j):
+        size = 70000 if (j == 0 and i % 4 == 0) else 12000 if j % 5 == 1 else 0
+        obx = b"OBX|1|TX|||" + (b"R%d-%d " % (i, j)) * (size // 8) + b"\r" if size else b""
+        return hl7(b"PIPE-%d-%d" % (i, j), fac=b"PFAC%d" % i,
+                   body=b"PID|1||%d^^^HOSP_A^MR||DOE^JANE\r" % i + obx)
+
+    errors = []
+
+    def run(i):
+        try:
+            c = Client(lst.port, timeout=60)
+            msgs = [message(i, j) for j in range(per)]
+            data = b"".join(frame(m) for m in msgs)
+            rnd = random.Random(i)
+
+            def send():
+                pos = 0
+                while pos < len(data):
+                    n = rnd.choice((1, 7, 100, 1500, 9000, 70000))
+                    c.send_raw(data[pos:pos + n])
+                    pos += n
+
+            sender = threading.Thread(target=send)
+            sender.start()
+            for m in msgs:
+                check_ack(c.recv_frame(60), m, b"AA")
+            sender.join(60)
+            c.close()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(f"connection {i}: {e}")
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(nconn)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    check(not errors, f"every connection got its ACKs in order: {errors[:3]}")
+    got = records_by_ctrl(env)
+    for i in range(nconn):
+        recs = []
+        for j in range(per):
+            rs = got.get(f"PIPE-{i}-{j}", [])
+            check_eq(len(rs), 1, f"PIPE-{i}-{j} stored once")
+            check_eq(value_bytes(rs[0]), message(i, j), f"PIPE-{i}-{j} byte for byte")
+            recs.append(rs[0])
+        check(len({r["partition"] for r in recs}) == 1, f"connection {i}: one partition")
+        offs = [r["offset"] for r in recs]
+        check(offs == sorted(offs), f"connection {i}: records in send order")
+    check_eq(metric(lst, "hl7flow_mllp_inflight"), 0.0, "nothing left in flight")
+    print(f"# pipelining: {nconn} connections x {per} frames, ACK order and record order kept")
+
+
+def test_client_that_reads_late_gets_every_ack_in_order(env):
+    # A sender that pipelines 40,000 frames before reading anything, with a
+    # tiny receive buffer: the ACKs (~10 MB) overflow the socket buffers and
+    # wait in the listener's own output buffer, then go out in order as the
+    # client reads. Most frames are not HL7 (answered AR, never stored, so
+    # the topic stays small); every 100th is, and its AA must come at its
+    # place in the sequence.
+    lst = STATE.get("main") or start_listener(env, "mllp-main")
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", lst.port))
+    c = Client.__new__(Client)
+    c.s, c.buf = s, b""
+    n = 40000
+    msgs = [hl7(b"LATE-%d" % i) if i % 100 == 0 else b"NOT HL7 %d" % i for i in range(n)]
+    c.send_raw(b"".join(frame(m) for m in msgs))
+    for m in msgs:
+        ack = c.recv_frame(30)
+        if m.startswith(b"MSH"):
+            check_ack(ack, m, b"AA")
+        else:
+            check(b"MSA|AR|" in ack, f"AR for a frame that is not HL7: {ack[:120]!r}")
+    c.close()
+    got = records_by_ctrl(env)
+    check(all(len(got.get(f"LATE-{i}", [])) == 1 for i in range(0, n, 100)), "each HL7 frame stored once")
+
+
 def test_broker_down_naks_and_recovery(env):
     lst = start_listener(env, "mllp-outage", {"MLLP_ACK_TIMEOUT_MS": "2000"})
     c = Client(lst.port)
@@ -644,6 +736,8 @@ TESTS = [
     test_connection_limit_and_idle_timeout,
     test_routing_rules_set_source_and_facility,
     test_many_connections_with_loadgen,
+    test_many_pipelining_connections_keep_per_connection_order,
+    test_client_that_reads_late_gets_every_ack_in_order,
     test_tls_with_and_without_client_certificates,
     test_broker_down_naks_and_recovery,
     test_sigterm_drains_and_exits_zero,

@@ -85,15 +85,36 @@ static uint64_t splitmix64(uint64_t *x) {
     return z ^ (z >> 31);
 }
 
+/* Writes @p v as 16 lowercase hex digits. */
+static char *hex16(char *p, uint64_t v) {
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; i--) {
+        p[i] = digits[v & 15];
+        v >>= 4;
+    }
+    return p + 16;
+}
+
 void hf_traceparent_new(char buf[56]) {
     static _Atomic uint64_t counter;
-    uint64_t seed = (uint64_t)hf_mono_ns() ^ ((uint64_t)getpid() << 32) ^
-                    atomic_fetch_add(&counter, 0x632BE59BD9B4E019ULL);
+    static _Atomic uint64_t pid_bits; /* getpid() once (a system call per message otherwise) */
+    uint64_t pb = atomic_load(&pid_bits);
+    if (pb == 0) {
+        pb = ((uint64_t)getpid() << 32) | 1;
+        atomic_store(&pid_bits, pb);
+    }
+    uint64_t seed = (uint64_t)hf_mono_ns() ^ pb ^ atomic_fetch_add(&counter, 0x632BE59BD9B4E019ULL);
     uint64_t a = splitmix64(&seed), b = splitmix64(&seed), c = splitmix64(&seed);
     if ((a | b) == 0)
         a = 1; /* an all-zero trace id is invalid */
     if (c == 0)
         c = 1;
-    snprintf(buf, 56, "00-%016llx%016llx-%016llx-01", (unsigned long long)a,
-             (unsigned long long)b, (unsigned long long)c);
+    /* "00-" trace id (32 hex) "-" span id (16 hex) "-01" */
+    char *p = buf;
+    memcpy(p, "00-", 3);
+    p = hex16(p + 3, a);
+    p = hex16(p, b);
+    *p++ = '-';
+    p = hex16(p, c);
+    memcpy(p, "-01", 4); /* with the NUL */
 }

@@ -482,7 +482,10 @@ static bool produce_dlq(hf_stage *s, rd_kafka_message_t *m, const hf_dlq_reason 
     return true;
 }
 
-typedef enum { REC_OK, REC_ABORT, REC_RETRY, REC_FATAL } rec_result;
+/* REC_REDO: the outputs are committed but the input offsets are not stored
+ * (the dev broker's mirror commit failed): local state is dropped and the
+ * batch processed again, as after an abort. */
+typedef enum { REC_OK, REC_ABORT, REC_RETRY, REC_REDO, REC_FATAL } rec_result;
 
 /* Runs the transform on one record and produces what it asks for. */
 static rec_result process_record(hf_stage *s, rd_kafka_message_t *m) {
@@ -545,13 +548,15 @@ static rec_result process_batch_once(hf_stage *s) {
  * so that at most the batch in flight is redone after a crash. The
  * transaction already holds them; this only matters where transactional
  * offsets are not stored (the dev broker's mock cluster). Never moves an
- * offset backwards: the values are the ones just committed. */
-static void mirror_commit(hf_stage *s) {
+ * offset backwards: the values are the ones just committed. Returns false
+ * when they were not stored (e.g. REBALANCE_IN_PROGRESS). */
+static bool mirror_commit(hf_stage *s) {
     rd_kafka_topic_partition_list_t *offs = batch_offsets(s, true);
     rd_kafka_resp_err_t err = rd_kafka_commit(s->consumer, offs, 0 /* sync */);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
         HF_LOG(HF_LOG_WARN, "mirror_commit_failed", HF_LID("code", rd_kafka_err2name(err)));
     rd_kafka_topic_partition_list_destroy(offs);
+    return err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 static rec_result run_batch_eos(hf_stage *s) {
@@ -577,8 +582,11 @@ static rec_result run_batch_eos(hf_stage *s) {
             hf_histogram_observe(s->commit_seconds, (double)(hf_mono_ns() - t0) / 1e9);
         }
         if (a == TXN_OK) {
-            if (s->cfg->eos_mirror_commit)
-                mirror_commit(s);
+            /* Offsets not stored: the batch's input would be read again from
+             * the old offsets, so its state changes must not be kept (a
+             * store ahead of its input offsets applies events twice). */
+            if (s->cfg->eos_mirror_commit && !mirror_commit(s))
+                return REC_REDO;
             return REC_OK;
         }
         r = a == TXN_FATAL ? REC_FATAL : REC_ABORT;
@@ -819,6 +827,13 @@ static int stage_loop(hf_stage *s) {
             if (r == REC_FATAL || s->fatal || hf_kafka_fatal_seen()) {
                 s->fatal = true;
                 batch_free(s);
+                break;
+            }
+            if (r == REC_REDO) {
+                /* Committed outputs, offsets not stored: read it again
+                 * (the dev broker shows the first outputs as duplicates). */
+                HF_LOG(HF_LOG_WARN, "batch_redo", HF_LI("records", s->nbatch));
+                batch_rewind(s);
                 break;
             }
             /* Abort or transient: rewind and process again after a pause. */

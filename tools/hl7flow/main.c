@@ -41,6 +41,10 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
         if (strcmp(argv[1], COMMANDS[i].name) == 0) {
             hf_log_init(COMMANDS[i].name);
+            /* stdout is the command's output (records, JSON summaries): log
+             * lines, e.g. librdkafka warnings on a loaded machine, go to
+             * stderr so they never land inside a record line */
+            hf_log_set_fd(2);
             return COMMANDS[i].fn(argc - 1, argv + 1);
         }
     }

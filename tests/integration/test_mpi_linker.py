@@ -167,13 +167,21 @@ def wait_linked(env, start, want, timeout=180):
 
 
 def typed_records(env):
-    out = {}
-    for t in TYPED:
-        for r in env.consume(t, idle_ms=500):
-            # Typed records have hl7.linked's layout (canonical + stage fields).
-            cid = decode(r["value"])["header"]["control_id"]
-            out.setdefault(cid, []).append((t, r))
-    return out
+    """{control_id: [(topic, record)]} of every record the typed topics hold
+    (read again until the count matches their offsets: on a loaded machine
+    a read can end on its idle timeout before a topic's first record)."""
+    def attempt():
+        o = env.offsets(TYPED)
+        want = sum(o[t]["end"] - o[t]["start"] for t in TYPED)
+        out, n = {}, 0
+        for t in TYPED:
+            for r in env.consume(t, idle_ms=1000):
+                # Typed records have hl7.linked's layout (canonical + stage fields).
+                cid = decode(r["value"])["header"]["control_id"]
+                out.setdefault(cid, []).append((t, r))
+                n += 1
+        return out if n >= want else None
+    return wait_for(attempt, 120, "every typed record read", interval=1)
 
 
 def comparable(rec, merged):

@@ -49,8 +49,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BIN, REPO, TestFailure, check, check_eq, header, run_suite,  # noqa: E402
-                     wait_for)
+from harness import (BIN, REPO, TestFailure, check, check_eq, free_port, header,  # noqa: E402
+                     run_suite, wait_for)
 
 import avro.io  # noqa: E402
 import avro.schema  # noqa: E402
@@ -60,7 +60,7 @@ LINKER = os.path.join(BIN, "hl7flow-mpi-linker")
 KEY = "integration-test-mrn-key-0123456789"
 TYPED = [f"hl7.parsed.{t}" for t in ("adt", "orm", "oru", "dft", "mdm")]
 CHANGELOG = "hl7flow-mpi-linker-state-changelog"
-RUNS = ("base", "kill", "race", "match", "order", "arrival")
+RUNS = ("base", "kill", "race", "match", "order", "arrival", "redo")
 STATE = {}
 LINKED_SCHEMA = avro.schema.parse(open(os.path.join(REPO, "schemas", "avro",
                                                     "hl7.linked.avsc")).read())
@@ -82,8 +82,10 @@ def start_broker(env):
         for r in RUNS:
             f.write(f"\n{CHANGELOG}-{r} {parts} cleanup.policy=compact\n")
     bf = os.path.join(env.dir, "bootstrap")
+    STATE["broker_http"] = free_port()
     env.devbroker = env.start("devbroker", [HL7FLOW, "devbroker", "--brokers", "3", "--topics",
-                                            topics, "--bootstrap-file", bf])
+                                            topics, "--bootstrap-file", bf, "--http-port",
+                                            str(STATE["broker_http"])])
     wait_for(lambda: os.path.exists(bf) and open(bf).read().strip(), 30, "dev broker")
     env.bootstrap = open(bf).read().strip()
 
@@ -331,6 +333,7 @@ def test_baseline_equals_kill_run(env):
                 diffs.append((cid, comparable(k, merged), want))
     check_eq(sorted(kill_out), sorted(got), "kill run: the same control ids")
     check_eq(diffs[:5], [], f"kill run output equals the baseline ({len(diffs)} differ)")
+    STATE["base_out"], STATE["merged"] = got, merged
     # A changelog record per linked record in the baseline.
     cl = env.offsets([f"{CHANGELOG}-base"])[f"{CHANGELOG}-base"]["end"]
     check_eq(cl, len(got), "one changelog record per linked record")
@@ -521,6 +524,44 @@ def check_race(env, a, b):
           f"partitions, one golden each")
 
 
+def test_refused_offset_commits_do_not_apply_events_twice(env):
+    """The dev broker stores a transaction's offsets only through the
+    stage's mirror commit. When it refuses that commit (here 6 OffsetCommit
+    requests answered REBALANCE_IN_PROGRESS, as during a rebalance), the
+    batch is redone with its state changes dropped; after a restart with the
+    disk intact nothing is applied twice: every output copy (the dev broker
+    shows the first, committed copies too) equals the baseline."""
+    base, merged = STATE["base_out"], STATE["merged"]
+    start = linked_ends(env)
+    r = env.run(["curl", "-sf", "-X", "POST",
+                 f"http://127.0.0.1:{STATE['broker_http']}/errors/8/27/6"])
+    check('"count":6' in r.stdout.decode(), f"errors pushed: {r.stdout!r}")
+    a = linker(env, "redo-a", "redo")
+    try:
+        wait_linked(env, start, len(base), timeout=180)
+        redone = events(a, "batch_redo")
+        check_eq(a.term(), 0, "redo linker drains")
+        b = linker(env, "redo-b", "redo",
+                   {"LINKER_STATE_DIR": os.path.join(env.dir, "state", "redo-a")})
+        wait_for(lambda: len({e["partition"] for e in events(b, "state_restored")}) == 12, 60,
+                 "restart restores 12 partitions")
+        time.sleep(3)  # anything read again from stale offsets would be linked by now
+        check_eq(b.term(), 0, "restarted linker drains")
+    finally:
+        for p in (a,):
+            if p.alive():
+                p.kill()
+    got = linked_since(env, start)
+    check_eq(sorted(got), sorted(base), "redo run: the same control ids")
+    diffs = [(cid, comparable(k, merged), comparable(base[cid][0], merged))
+             for cid, recs in got.items() for k in recs
+             if comparable(k, merged) != comparable(base[cid][0], merged)]
+    check_eq(diffs[:5], [], f"redo run output equals the baseline ({len(diffs)} differ)")
+    check(redone, "the refused offset commits made the linker redo batches")
+    print(f"# redo: {len(redone)} batches redone after refused offset commits, "
+          f"{sum(len(v) for v in got.values()) - len(got)} duplicate copies, all equal")
+
+
 ORDER_GIVEN = ["Alma", "Bruno", "Celia", "Dmitri", "Edna", "Farid", "Greta", "Hugo", "Ines",
                "Jonas", "Kira", "Lars", "Mona", "Nils", "Olga", "Pavel", "Rosa", "Sven", "Tara",
                "Ugo", "Vera", "Walt", "Xenia", "Yuri"]
@@ -617,6 +658,7 @@ if __name__ == "__main__":
         test_two_replicas_then_kill_one,
         test_restart_with_intact_disk_uses_the_checkpoint,
         test_baseline_equals_kill_run,
+        test_refused_offset_commits_do_not_apply_events_twice,
         test_probabilistic_enterprise_ids,
         test_two_replicas_same_new_person_one_golden_record,
         test_results_follow_their_orders_across_topics,

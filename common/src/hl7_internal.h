@@ -71,6 +71,21 @@ static inline int hf_hl7_seg_is_header(const hf_hl7_seg *s, const hf_hl7_seg *fi
     return s == first;
 }
 
+/* Segment @p si (< msg->nseg) at a glance, for a caller inside the library
+ * that walks every segment (the record builder): what hf_hl7_seg_raw,
+ * hf_hl7_seg_occurrence and hf_hl7_field_count return, without a call and
+ * a bounds check each. The ID is the first 3 bytes of raw. */
+typedef struct hf_hl7_seg_head {
+    hf_span raw;         /* ID to terminator (excluded) */
+    uint32_t occurrence; /* n of SEG[n] */
+    uint32_t nfields;    /* fields, MSH-1 included for the header */
+} hf_hl7_seg_head;
+
+static inline hf_hl7_seg_head hf_hl7_seg_head_get(const hf_hl7_msg *m, size_t si) {
+    const hf_hl7_seg *s = &m->seg[si];
+    return (hf_hl7_seg_head){{m->base + s->off, s->len}, s->occ, si == 0 ? s->nel : s->nel - 1};
+}
+
 /* Writes "SEG[n]-F..." for error texts; see hf_hl7_loc_format. */
 size_t hf_hl7_loc_raw(char *dst, size_t cap, const char *id, uint32_t occ, size_t field,
                       size_t rep, size_t comp, size_t sub);

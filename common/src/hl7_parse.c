@@ -184,6 +184,47 @@ static hf_status check_levels(pstate *ps, uint32_t k, size_t a, size_t x) {
     return HF_OK;
 }
 
+/* Repetition, component and subcomponent separators in [p, p + n), or
+ * more: bytes may be counted twice (a count of 0 bytes stands for a
+ * subcomponent separator of 0). Each level's count is at most this total, so
+ * an element whose total + 1 is within every level limit cannot break one
+ * and needs no check_levels pass. SSE2: 16 bytes a step into byte counters,
+ * summed before they can wrap. */
+static size_t count_level_seps(const char *p, size_t n, const hf_hl7_delims *d) {
+#ifdef __SSE2__
+    const __m128i vr = _mm_set1_epi8(d->repetition), vc = _mm_set1_epi8(d->component);
+    const __m128i vs = _mm_set1_epi8(d->subcomponent), zero = _mm_setzero_si128();
+    const char *end = p + n;
+    size_t total = 0;
+    while (end - p >= 16) {
+        __m128i acc = zero; /* a byte counter per lane: at most 255 steps */
+        for (int k = 0; k < 255 && end - p >= 16; k++, p += 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+            __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vr), _mm_cmpeq_epi8(x, vc)),
+                                       _mm_cmpeq_epi8(x, vs));
+            acc = _mm_sub_epi8(acc, hit); /* a hit is -1 */
+        }
+        __m128i sum = _mm_sad_epu8(acc, zero); /* two 64-bit lane sums */
+        total += (size_t)_mm_cvtsi128_si32(sum) + (size_t)_mm_cvtsi128_si32(_mm_srli_si128(sum, 8));
+    }
+    if (p < end && n < 16) {
+        for (; p < end; p++)
+            total += *p == d->repetition || *p == d->component || *p == d->subcomponent;
+    } else if (p < end) { /* the last 16 bytes again (some counted twice) */
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vr), _mm_cmpeq_epi8(x, vc)),
+                                   _mm_cmpeq_epi8(x, vs));
+        total += (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(hit));
+    }
+    return total;
+#else
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += p[i] == d->repetition || p[i] == d->component || p[i] == d->subcomponent;
+    return total;
+#endif
+}
+
 /* --------------------------------------------------------- segment close */
 
 /* Ends the current segment at offset @p x (its terminator, or the end of the
@@ -240,7 +281,8 @@ static hf_status close_segment(pstate *ps, size_t x, int at_end) {
                 continue; /* MSH-2 is literal */
             size_t a = m->el[ps->first + k];
             size_t e = k + 1 < nel ? (size_t)m->el[ps->first + k + 1] - 1 : x;
-            if (e - a >= ps->thresh) {
+            if (e - a >= ps->thresh &&
+                count_level_seps(b + a, e - a, &m->d) + 1 > ps->thresh) {
                 hf_status s2 = check_levels(ps, k, a, e);
                 if (s2 != HF_OK)
                     return s2;

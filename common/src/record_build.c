@@ -8,6 +8,7 @@
  * it that is not an NTE. The first EVN, PID, PV1 (+PV2), TXA and MRG fill
  * the single blocks; later ones stay in segments[] only.
  */
+#include "hl7_internal.h"
 #include "record_internal.h"
 
 static const hf_span EMPTY = {"", 0};
@@ -72,14 +73,17 @@ static void scan_text(const char *p, const char *end, char esc, bool *has_esc, b
 
 /* The fields of segment @p si (item i = SEG-(i+1), wire form) from the
  * parse index (hf_hl7_seg_fields), straight into the arena. */
-static void split_segment(hf_rec_ctx *ctx, const hf_hl7_msg *msg, size_t si, hf_span raw,
-                          hf_rec_segment *seg) {
+static void split_segment(hf_rec_ctx *ctx, const hf_hl7_msg *msg, size_t si,
+                          hf_hl7_seg_head h, hf_rec_segment *seg) {
+    hf_span raw = h.raw;
+    seg->id = (hf_span){raw.p, 3};
+    seg->occurrence = (int32_t)h.occurrence;
     seg->fields.v = NULL;
     seg->fields.n = 0;
     seg->wire = (hf_span){"", 0};
     if (raw.len <= 3)
         return;
-    size_t n = hf_hl7_field_count(msg, si);
+    size_t n = h.nfields;
     hf_span *v = hf_rec_arena_alloc(&ctx->arena, n * sizeof *v);
     if (v == NULL) {
         ctx->oom = true;
@@ -347,23 +351,17 @@ static void build_segments(hf_rec_ctx *ctx, hf_rec *rec) {
         build_document_text(ctx, rec, txa_seg);
 }
 
-/* True when the message is its segments joined by single CRs, byte for
- * byte: then segments[] rebuilds it exactly (hf_rec_message_bytes) and raw
- * is left null instead of carrying the message a second time. */
-static bool rebuilds_exactly(const hf_hl7_msg *msg, hf_span raw, size_t nseg) {
-    const char *at = raw.p, *end = raw.p + raw.len;
-    for (size_t si = 0; si < nseg; si++) {
-        hf_span s = hf_hl7_seg_raw(msg, si);
-        if (s.p != at || s.len < 3)
-            return false;
-        at = s.p + s.len;
-        if (si + 1 < nseg) {
-            if (at >= end || *at != '\r')
-                return false;
-            at++;
-        }
-    }
-    return at == end;
+/* One step of "is the message its segments joined by single CRs, byte for
+ * byte" (then segments[] rebuild it exactly, hf_rec_message_bytes, and raw
+ * is left null instead of carrying the message a second time): segment
+ * @p s starts at *at and is followed by a CR, or by the message's @p end
+ * when it is the @p last. Moves *at past the CR. */
+static bool joins_exactly(hf_span s, bool last, const char *end, const char **at) {
+    if (s.p != *at || s.len < 3)
+        return false;
+    const char *z = s.p + s.len;
+    *at = z + 1;
+    return last ? z == end : z < end && *z == '\r';
 }
 
 hf_status hf_rec_build(hf_rec_ctx *ctx, const hf_hl7_msg *msg, const hf_rec_meta *meta,
@@ -399,11 +397,12 @@ hf_status hf_rec_build(hf_rec_ctx *ctx, const hf_hl7_msg *msg, const hf_rec_meta
     ctx->seg_esc = arr(ctx, nseg, sizeof *ctx->seg_esc);
     if (ctx->seg_esc == NULL)
         return hf_err_set(err, HF_ENOMEM, "record: out of memory");
+    const char *at = rec->raw.p, *mend = rec->raw.p + rec->raw.len;
+    bool exact = true;
     for (size_t si = 0; si < nseg; si++) {
-        hf_rec_segment *s = &rec->segments.v[si];
-        s->id = hf_hl7_seg_id(msg, si);
-        s->occurrence = (int32_t)hf_hl7_seg_occurrence(msg, si);
-        split_segment(ctx, msg, si, hf_hl7_seg_raw(msg, si), s);
+        hf_hl7_seg_head h = hf_hl7_seg_head_get(msg, si);
+        split_segment(ctx, msg, si, h, &rec->segments.v[si]);
+        exact = exact && joins_exactly(h.raw, si + 1 == nseg, mend, &at);
     }
     if (ctx->oom)
         return hf_err_set(err, HF_ENOMEM, "record: out of memory");
@@ -445,7 +444,7 @@ hf_status hf_rec_build(hf_rec_ctx *ctx, const hf_hl7_msg *msg, const hf_rec_meta
     build_quirks(ctx, hf_hl7_msg_quirks(msg), rec);
     if (ctx->oom)
         return hf_err_set(err, HF_ENOMEM, "record: out of memory");
-    if (ctx->text_mode == HF_TXT_ASIS && rebuilds_exactly(msg, rec->raw, nseg))
+    if (ctx->text_mode == HF_TXT_ASIS && exact)
         rec->raw = (hf_span){NULL, 0};
     if (ctx->converted_latin1)
         rec->header.text_conversion = (hf_span){"iso-8859-1", 10};

@@ -159,19 +159,25 @@ static inline char *put_str1(char *p, const char *s, size_t len) {
     return copy(p, s, len);
 }
 
-/* A span array (a `spans` record) of @p n nullable strings. Room for one
- * byte per field still to come is kept at all times, so a null, the
- * commonest value, is one store without a check. */
+/* The most a short nullable string (below 64 bytes) writes: branch, one
+ * length byte, 63 bytes. */
+#define SHORT_OSTR_MAX 65
+
+/* A span array (a `spans` record) of @p n nullable strings. Room for a
+ * short string per field still to come is kept at all times, so only a
+ * long string (rare) checks: a null or a short string is written without
+ * a check. */
 static inline char *put_spans(enc *e, char *p, const hf_span *s, size_t n) {
     char *end = e->end;
-    ROOM(n);
+    ROOM(n * SHORT_OSTR_MAX);
     for (size_t i = 0; i < n; i++) {
         size_t len = s[i].len;
         if (len == 0) {
             *p++ = 0;
             continue;
         }
-        ROOM(len + 11 + (n - i));
+        if (len >= 64)
+            ROOM(len + 11 + (n - i) * SHORT_OSTR_MAX);
         p = put_str1(p, s[i].p, len);
     }
     return p;

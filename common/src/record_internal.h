@@ -337,8 +337,9 @@ static inline size_t hf_rt_mcomps(const hf_rec_ctx *ctx, hf_span s, char sep, ch
                                   hf_span *out, size_t max) {
 #ifdef __SSE2__
     const char *p = s.p, *end = s.p + s.len, *start = p;
-    /* every 16-byte read from p < end stays below mend */
-    if (sep == 0 || stop == 0 || p < ctx->mlo || ctx->mend - end < 15 || max == 0)
+    /* every 16-byte read, from p <= end (an empty span reads at end), stays
+     * below mend */
+    if (sep == 0 || stop == 0 || p < ctx->mlo || ctx->mend - end < 16 || max == 0)
         return hf_rt_comps(s, sep, stop, out, max);
     const __m128i va = _mm_set1_epi8(sep), vb = _mm_set1_epi8(stop);
     size_t i = 0;

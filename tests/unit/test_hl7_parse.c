@@ -409,6 +409,29 @@ static void long_fields_within_limits_pass(void **state) {
     free(buf);
 }
 
+static void long_elements_at_default_limits(void **state) {
+    (void)state;
+    /* Elements of at least 1024 bytes (the default limits' smallest) are
+     * checked; many separators spread over the levels (1,500 in all, at most
+     * 300 components a repetition) pass, 1,025 components in one do not. */
+    char *buf = malloc(4096);
+    assert_non_null(buf);
+    size_t h = (size_t)sprintf(buf, "MSH|^~\\&\rOBX|1|TX|||"), n = h;
+    for (int i = 1; i <= 1500; i++)
+        buf[n++] = 'x', buf[n++] = i % 300 == 0 ? '~' : '^';
+    buf[n++] = 'y';
+    hf_hl7_msg *m = parse_ok_n(buf, n, NULL);
+    assert_int_equal(hf_hl7_get(m, "OBX-5").len, n - h);
+    assert_span(hf_hl7_get(m, "OBX-5[6].1"), "y");
+    hf_hl7_msg_destroy(m);
+    n = h;
+    for (int i = 0; i < 1024; i++)
+        buf[n++] = 'x', buf[n++] = '^';
+    buf[n++] = 'z';
+    parse_bad_lim(buf, n, NULL, HF_ELIMIT, "OBX-5: more than max_components 1024 components");
+    free(buf);
+}
+
 static void zero_limits_mean_defaults(void **state) {
     (void)state;
     hf_hl7_limits lim = {0};
@@ -493,6 +516,7 @@ int main(void) {
         cmocka_unit_test(enforces_max_reps),
         cmocka_unit_test(enforces_max_components_per_repetition),
         cmocka_unit_test(enforces_max_subcomponents_per_component),
+        cmocka_unit_test(long_elements_at_default_limits),
         cmocka_unit_test(long_fields_within_limits_pass),
         cmocka_unit_test(zero_limits_mean_defaults),
         cmocka_unit_test(parse_into_reuses_and_grows),

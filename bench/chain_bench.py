@@ -17,7 +17,7 @@ whose order flips each time:
 Targets (issue 4): the chain's p99 at most 1.5x the relay chain's.
 Writes the section "Fleet chain vs relay chain" of bench/RESULTS.md.
 
-Environment: BIN, BENCHWATCH (as bench/stage_bench.py), CHAIN_RUNS (3),
+Environment: BIN, BENCHWATCH (as bench/stage_bench.py), CHAIN_RUNS (5),
 CHAIN_MESSAGES (5000: the fleet's records are ~3x the HL7, and the dev
 broker keeps ~5 MiB per partition), CHAIN_LAT_MESSAGES (15000),
 CHAIN_GUARANTEE (exactly-once), BENCH_RESULTS, BENCH_NO_RESULTS=1.
@@ -33,7 +33,7 @@ import stage_bench as sb  # noqa: E402
 from stage_bench import (BIN, PARSED, STAGES, Chain, Env, free_port, gen, http_get, log,  # noqa: E402
                          median, payload_bytes, wait_for)
 
-RUNS = int(os.environ.get("CHAIN_RUNS", "3"))
+RUNS = int(os.environ.get("CHAIN_RUNS", "5"))
 MESSAGES = int(os.environ.get("CHAIN_MESSAGES", "5000"))
 LAT_MESSAGES = int(os.environ.get("CHAIN_LAT_MESSAGES", "15000"))
 GUARANTEE = os.environ.get("CHAIN_GUARANTEE", "exactly-once")

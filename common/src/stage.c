@@ -21,11 +21,13 @@
  * revocation drops the held records too (they are fetched again).
  */
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "emit_internal.h"
@@ -43,6 +45,19 @@
 void hf_stage_request_stop(void) { hf_stop_request(); }
 
 #define LABEL_CACHE 32
+
+/* The phases of one batch, timed into hl7flow_batch_phase_seconds. */
+typedef enum batch_phase {
+    PHASE_COLLECT, /* first record polled .. batch closed */
+    PHASE_PROCESS, /* transform + produce of every record */
+    PHASE_OFFSETS, /* waiting for send_offsets_to_transaction after processing (EOS) */
+    PHASE_COMMIT,  /* commit_transaction (EOS); flush + offset commit (ALO) */
+    PHASE_MIRROR,  /* the dev broker's mirror offset commit (EOS) */
+    PHASE_COUNT
+} batch_phase;
+
+static const char *const PHASE_NAMES[PHASE_COUNT] = {"collect", "process", "offsets", "commit",
+                                                     "mirror"};
 
 typedef struct label_counter {
     char key[96];
@@ -67,6 +82,8 @@ typedef struct hf_stage {
     char labels[128];    /* stage="name" */
     hf_counter *in_total, *aborted_total, *rebalances_total, *batches_total;
     hf_histogram *process_seconds, *commit_seconds;
+    hf_histogram *phase_seconds[PHASE_COUNT]; /* where a batch's time goes */
+    int64_t phase_t0;    /* hf_mono_ns() at the start of the current phase */
     label_counter out_cache[LABEL_CACHE];
     label_counter dlq_cache[LABEL_CACHE];
     hf_http *http;
@@ -335,19 +352,29 @@ static bool stopping_past_deadline(int64_t deadline_ms) {
     return hf_stop_requested() && hf_mono_ms() > deadline_ms;
 }
 
-/* Retries a retriable call until it succeeds or the drain deadline passes. */
-#define TXN_CALL(s, call_expr, name)                                                   \
-    ({                                                                                 \
-        txn_action a_;                                                                 \
-        int64_t dl_ = hf_mono_ms() + (s)->cfg->commit_timeout_ms;                      \
-        for (;;) {                                                                     \
-            a_ = txn_classify((call_expr), name);                                      \
-            if (a_ != TXN_RETRY || stopping_past_deadline(dl_))                   \
-                break;                                                                 \
-            rd_kafka_poll((s)->producer, 100);                                         \
-        }                                                                              \
-        a_ == TXN_RETRY ? TXN_ABORT : a_;                                              \
-    })
+/* A transactional call of librdkafka's shape: (producer, timeout_ms). */
+typedef rd_kafka_error_t *(*txn_fn)(rd_kafka_t *rk, int timeout_ms);
+
+static rd_kafka_error_t *txn_begin(rd_kafka_t *rk, int timeout_ms) {
+    (void)timeout_ms;
+    return rd_kafka_begin_transaction(rk);
+}
+
+/* Calls @p fn, retrying a retriable error (serving the producer's queue
+ * for 100 ms between tries) until it succeeds or, once a stop is
+ * requested, the drain deadline passes; a retriable error left at the end
+ * counts as abortable. */
+static txn_action txn_call(hf_stage *s, txn_fn fn, const char *name) {
+    int64_t deadline = hf_mono_ms() + s->cfg->commit_timeout_ms;
+    for (;;) {
+        txn_action a = txn_classify(fn(s->producer, (int)s->cfg->commit_timeout_ms), name);
+        if (a != TXN_RETRY)
+            return a;
+        if (stopping_past_deadline(deadline))
+            return TXN_ABORT;
+        rd_kafka_poll(s->producer, 100);
+    }
+}
 
 /* ---- batch helpers ------------------------------------------------------ */
 
@@ -533,6 +560,13 @@ static rec_result process_record(hf_stage *s, rd_kafka_message_t *m) {
 }
 
 /* Processes the whole batch once. Returns REC_OK when it is committed. */
+/* Ends the current phase of the batch: observes its time, starts the next. */
+static void phase_end(hf_stage *s, batch_phase phase) {
+    int64_t now = hf_mono_ns();
+    hf_histogram_observe(s->phase_seconds[phase], (double)(now - s->phase_t0) / 1e9);
+    s->phase_t0 = now;
+}
+
 static rec_result process_batch_once(hf_stage *s) {
     for (size_t i = 0; i < s->nbatch; i++) {
         rec_result r = process_record(s, s->batch[i]);
@@ -559,34 +593,91 @@ static bool mirror_commit(hf_stage *s) {
     return err == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
+/* The batch's offsets on their way into its transaction. The batch's next
+ * offsets are known before it is processed, so send_offsets_to_transaction
+ * runs on a thread of its own while the main thread transforms and
+ * produces: its two round trips (AddOffsetsToTxn to the transaction
+ * coordinator, TxnOffsetCommit to the group coordinator) overlap the work
+ * instead of following it. librdkafka allows produce calls from another
+ * thread meanwhile; no other transactional call runs until it is joined. */
+typedef struct offsets_job {
+    hf_stage *s;
+    rd_kafka_topic_partition_list_t *offs;
+    rd_kafka_consumer_group_metadata_t *cgmd;
+    txn_action result;
+    pthread_t thread;
+    bool threaded;
+} offsets_job;
+
+/* The job's thread: send_offsets_to_transaction, retried as txn_call does
+ * (a retriable error is retried until it succeeds or the drain deadline
+ * passes) but sleeping between tries: the main thread serves the
+ * producer's queue. Touches nothing of the stage but its settings. */
+static void *offsets_send(void *arg) {
+    offsets_job *j = arg;
+    int64_t deadline = hf_mono_ms() + j->s->cfg->commit_timeout_ms;
+    for (;;) {
+        j->result = txn_classify(rd_kafka_send_offsets_to_transaction(
+                                     j->s->producer, j->offs, j->cgmd,
+                                     (int)j->s->cfg->commit_timeout_ms),
+                                 "send_offsets_to_transaction");
+        if (j->result != TXN_RETRY || stopping_past_deadline(deadline))
+            break;
+        nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+    }
+    if (j->result == TXN_RETRY)
+        j->result = TXN_ABORT;
+    return NULL;
+}
+
+/* Starts sending the current batch's next offsets (sent in line when no
+ * thread can be started). The transaction must be open. */
+static void offsets_start(hf_stage *s, offsets_job *j) {
+    *j = (offsets_job){.s = s, .offs = batch_offsets(s, true),
+                       .cgmd = rd_kafka_consumer_group_metadata(s->consumer)};
+    j->threaded = pthread_create(&j->thread, NULL, offsets_send, j) == 0;
+    if (!j->threaded)
+        offsets_send(j);
+}
+
+/* Waits for the job and frees it; returns how the send ended. */
+static txn_action offsets_finish(offsets_job *j) {
+    if (j->threaded)
+        pthread_join(j->thread, NULL);
+    rd_kafka_consumer_group_metadata_destroy(j->cgmd);
+    rd_kafka_topic_partition_list_destroy(j->offs);
+    return j->result;
+}
+
 static rec_result run_batch_eos(hf_stage *s) {
-    txn_action a = TXN_CALL(s, rd_kafka_begin_transaction(s->producer), "begin_transaction");
+    txn_action a = txn_call(s, txn_begin, "begin_transaction");
     if (a != TXN_OK)
         return a == TXN_FATAL ? REC_FATAL : REC_ABORT;
+    offsets_job offsets;
+    offsets_start(s, &offsets);
     rec_result r = process_batch_once(s);
+    phase_end(s, PHASE_PROCESS);
+    a = offsets_finish(&offsets);
+    phase_end(s, PHASE_OFFSETS);
     if (r == REC_OK && s->fatal)
         r = REC_FATAL; /* never commit once the loop must stop */
+    if (r == REC_OK && a != TXN_OK)
+        r = a == TXN_FATAL ? REC_FATAL : REC_ABORT;
     if (r == REC_OK) {
-        rd_kafka_topic_partition_list_t *offs = batch_offsets(s, true);
-        rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(s->consumer);
-        a = TXN_CALL(s,
-                     rd_kafka_send_offsets_to_transaction(s->producer, offs, cgmd,
-                                                          (int)s->cfg->commit_timeout_ms),
-                     "send_offsets_to_transaction");
-        rd_kafka_consumer_group_metadata_destroy(cgmd);
-        rd_kafka_topic_partition_list_destroy(offs);
-        if (a == TXN_OK) {
-            int64_t t0 = hf_mono_ns();
-            a = TXN_CALL(s, rd_kafka_commit_transaction(s->producer, (int)s->cfg->commit_timeout_ms),
-                         "commit_transaction");
-            hf_histogram_observe(s->commit_seconds, (double)(hf_mono_ns() - t0) / 1e9);
-        }
+        int64_t t0 = hf_mono_ns();
+        a = txn_call(s, rd_kafka_commit_transaction, "commit_transaction");
+        hf_histogram_observe(s->commit_seconds, (double)(hf_mono_ns() - t0) / 1e9);
+        phase_end(s, PHASE_COMMIT);
         if (a == TXN_OK) {
             /* Offsets not stored: the batch's input would be read again from
              * the old offsets, so its state changes must not be kept (a
              * store ahead of its input offsets applies events twice). */
-            if (s->cfg->eos_mirror_commit && !mirror_commit(s))
-                return REC_REDO;
+            if (s->cfg->eos_mirror_commit) {
+                bool stored = mirror_commit(s);
+                phase_end(s, PHASE_MIRROR);
+                if (!stored)
+                    return REC_REDO;
+            }
             return REC_OK;
         }
         r = a == TXN_FATAL ? REC_FATAL : REC_ABORT;
@@ -594,8 +685,7 @@ static rec_result run_batch_eos(hf_stage *s) {
     if (r == REC_FATAL || s->fatal)
         return REC_FATAL;
     hf_counter_add(s->aborted_total, 1);
-    a = TXN_CALL(s, rd_kafka_abort_transaction(s->producer, (int)s->cfg->commit_timeout_ms),
-                 "abort_transaction");
+    a = txn_call(s, rd_kafka_abort_transaction, "abort_transaction");
     if (a == TXN_FATAL)
         return REC_FATAL;
     return r;
@@ -604,6 +694,7 @@ static rec_result run_batch_eos(hf_stage *s) {
 static rec_result run_batch_alo(hf_stage *s) {
     s->dr_failed = 0;
     rec_result r = process_batch_once(s);
+    phase_end(s, PHASE_PROCESS);
     if (r != REC_OK || s->fatal)
         return r == REC_FATAL || s->fatal ? REC_FATAL : r;
     int64_t t0 = hf_mono_ns();
@@ -620,6 +711,7 @@ static rec_result run_batch_alo(hf_stage *s) {
            HF_LI("commit_us", (hf_mono_ns() - t1) / 1000));
     rd_kafka_topic_partition_list_destroy(offs);
     hf_histogram_observe(s->commit_seconds, (double)(hf_mono_ns() - t0) / 1e9);
+    phase_end(s, PHASE_COMMIT);
     if (cerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
         /* Outputs are stored; only the offsets are not. After a rebalance
          * the new owner reprocesses them: at-least-once, as configured. */
@@ -651,6 +743,7 @@ static void collect(hf_stage *s) {
         return;
     }
     s->batch[s->nbatch++] = m;
+    s->phase_t0 = hf_mono_ns();
     int64_t deadline = hf_mono_ms() + s->cfg->batch_wait_ms;
     while (s->nbatch < (size_t)s->cfg->batch_max && !s->revoked) {
         int64_t left = deadline - hf_mono_ms();
@@ -675,6 +768,7 @@ static void collect_merged(hf_stage *s) {
     int64_t left = hf_merge_wait_left(s->merge, hf_mono_ms());
     int timeout = left >= 0 && left < 100 ? (int)left : 100;
     int64_t deadline = -1;
+    s->phase_t0 = hf_mono_ns(); /* restarted at the first event */
     while (got < batch_max && !s->revoked) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s->consumer, timeout);
         if (m == NULL)
@@ -697,8 +791,10 @@ static void collect_merged(hf_stage *s) {
             s->fatal = true;
             break;
         }
-        if (deadline < 0)
+        if (deadline < 0) {
             deadline = hf_mono_ms() + s->cfg->batch_wait_ms;
+            s->phase_t0 = hf_mono_ns();
+        }
         int64_t l = deadline - hf_mono_ms();
         timeout = l > 0 ? (int)l : 0;
     }
@@ -807,6 +903,7 @@ static int stage_loop(hf_stage *s) {
             collect(s);
         if (s->nbatch == 0)
             continue;
+        phase_end(s, PHASE_COLLECT);
         if (s->revoked) {
             HF_LOG(HF_LOG_INFO, "batch_dropped_on_rebalance", HF_LI("records", s->nbatch));
             batch_rewind(s);
@@ -921,6 +1018,13 @@ int hf_stage_main(int argc, char **argv, const hf_stage_def *def) {
                                              NULL, 0);
     s.commit_seconds = hf_metrics_histogram("hl7flow_batch_commit_seconds",
                                             "Time to commit one batch", s.labels, NULL, 0);
+    for (int i = 0; i < PHASE_COUNT; i++) {
+        char labels[sizeof s.labels + 32];
+        snprintf(labels, sizeof labels, "%s,phase=\"%s\"", s.labels, PHASE_NAMES[i]);
+        s.phase_seconds[i] = hf_metrics_histogram(
+            "hl7flow_batch_phase_seconds",
+            "Time of one batch phase: collect, process, offsets, commit, mirror", labels, NULL, 0);
+    }
     s.batch = calloc((size_t)cfg.batch_max, sizeof *s.batch);
     if (s.batch == NULL) {
         hf_err_set(&err, HF_ENOMEM, "batch of %lld records", (long long)cfg.batch_max);

@@ -25,7 +25,8 @@ static bool fail(dec *d, hf_status st, const char *what) {
     return false;
 }
 
-static bool get_long(dec *d, int64_t *out) {
+/* Any varint (the general case: several bytes, checked for overflow). */
+static __attribute__((noinline)) bool get_long_slow(dec *d, int64_t *out) {
     uint64_t z = 0;
     for (int shift = 0; shift < 70; shift += 7) {
         if (d->p >= d->end)
@@ -42,7 +43,18 @@ static bool get_long(dec *d, int64_t *out) {
     return fail(d, HF_ESYNTAX, "varint too long");
 }
 
-static bool get_int(dec *d, int32_t *out) {
+/* Most varints of a record are one byte (union branches, short lengths,
+ * array ends): that case inline, the rest in get_long_slow. */
+static inline bool get_long(dec *d, int64_t *out) {
+    if (d->p < d->end && *d->p < 0x80) {
+        unsigned b = *d->p++;
+        *out = (int64_t)(b >> 1) ^ -(int64_t)(b & 1);
+        return true;
+    }
+    return get_long_slow(d, out);
+}
+
+static inline bool get_int(dec *d, int32_t *out) {
     int64_t v;
     if (!get_long(d, &v))
         return false;
@@ -52,7 +64,7 @@ static bool get_int(dec *d, int32_t *out) {
     return true;
 }
 
-static bool get_bytes(dec *d, hf_span *out) {
+static inline bool get_bytes(dec *d, hf_span *out) {
     int64_t n;
     if (!get_long(d, &n))
         return false;
@@ -63,8 +75,13 @@ static bool get_bytes(dec *d, hf_span *out) {
     return true;
 }
 
-/* Union ["null", X]: true and *present when well formed. */
-static bool get_branch(dec *d, bool *present) {
+/* Union ["null", X]: true and *present when well formed. The branch is
+ * almost always the one byte 0x00 (null) or 0x02 (the value). */
+static inline bool get_branch(dec *d, bool *present) {
+    if (d->p < d->end && (*d->p == 0 || *d->p == 2)) {
+        *present = *d->p++ == 2;
+        return true;
+    }
     int64_t b;
     if (!get_long(d, &b))
         return false;
@@ -212,9 +229,18 @@ static bool get_field(dec *d, const hf_rfield *f, char *base) {
 }
 
 static bool get_record(dec *d, const hf_rdesc *rd, char *base, size_t nf) {
-    for (size_t i = 0; i < nf; i++)
-        if (!get_field(d, &rd->fields[i], base))
+    for (size_t i = 0; i < nf; i++) {
+        const hf_rfield *f = &rd->fields[i];
+        /* Most optional strings are null: the same result as get_field,
+         * without the call. */
+        if (f->kind == HF_RK_OSTR && d->p < d->end && *d->p == 0) {
+            d->p++;
+            *(hf_span *)(void *)(base + f->off) = (hf_span){"", 0};
+            continue;
+        }
+        if (!get_field(d, f, base))
             return false;
+    }
     return true;
 }
 
@@ -225,6 +251,25 @@ static bool skip_record(dec *d, const hf_rdesc *rd);
 static bool skip_string(dec *d) {
     hf_span unused;
     return get_bytes(d, &unused);
+}
+
+/* @p count strings in a row (an array's or a map's block): strings under
+ * 64 bytes, the common case, in a tight loop; anything else, including
+ * every error, through get_bytes. */
+static bool skip_strings(dec *d, uint64_t count) {
+    const unsigned char *p = d->p, *end = d->end;
+    for (uint64_t i = 0; i < count; i++) {
+        if (p < end && (*p & 0x81) == 0 && (size_t)(*p >> 1) < (size_t)(end - p)) {
+            p += 1 + (*p >> 1);
+            continue;
+        }
+        d->p = p;
+        if (!skip_string(d))
+            return false;
+        p = d->p;
+    }
+    d->p = p;
+    return true;
 }
 
 static bool skip_blocks(dec *d, const hf_rfield *f) {
@@ -242,13 +287,15 @@ static bool skip_blocks(dec *d, const hf_rfield *f) {
         }
         if ((uint64_t)count > (uint64_t)(d->end - d->p))
             return fail(d, HF_ESYNTAX, "block count beyond the input");
-        for (int64_t i = 0; i < count; i++) {
-            bool ok = f->kind == HF_RK_ARR       ? skip_record(d, f->sub)
-                      : f->kind == HF_RK_ARR_STR ? skip_string(d)
-                                                 : skip_string(d) && skip_string(d);
-            if (!ok)
+        if (f->kind != HF_RK_ARR) {
+            /* a map's entry is two strings, key and value */
+            if (!skip_strings(d, (uint64_t)count * (f->kind == HF_RK_ARR_STR ? 1 : 2)))
                 return false;
+            continue;
         }
+        for (int64_t i = 0; i < count; i++)
+            if (!skip_record(d, f->sub))
+                return false;
     }
 }
 
@@ -304,9 +351,17 @@ static bool skip_field(dec *d, const hf_rfield *f) {
 }
 
 static bool skip_record(dec *d, const hf_rdesc *rd) {
-    for (size_t i = 0; i < rd->nfields; i++)
+    for (size_t i = 0; i < rd->nfields; i++) {
+        /* A zero byte is a whole field of every kind but a record: null, an
+         * empty string, 0, an empty array or map. Most optional fields are
+         * null, so that case skips the call. */
+        if (d->p < d->end && *d->p == 0 && rd->fields[i].kind != HF_RK_REC) {
+            d->p++;
+            continue;
+        }
         if (!skip_field(d, &rd->fields[i]))
             return false;
+    }
     return true;
 }
 

@@ -29,7 +29,7 @@ hf_status enr_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
     hf_rec *rec = NULL;
     hf_err err = {0};
     hf_status st = hf_rec_reader_read_msg(c->reader, c->rec, in->value, in->value_len, in->headers,
-                                          UINT64_MAX, &rec, &err);
+                                          c->read_fields, &rec, &err);
     if (st == HF_ESYNTAX || st == HF_ENOTFOUND || st == HF_ECONFIG)
         return hf_dlq_set(why, "schema", "%s", err.msg);
     if (st != HF_OK)
@@ -46,14 +46,21 @@ hf_status enr_transform(void *vctx, const hf_record *in, hf_emit *out, hf_dlq_re
         }
     }
     hf_tz *tz = f != NULL && f->tz != NULL ? f->tz : c->default_tz;
-    if (rec->ingest_ts == 0 && in->timestamp_ms > 0)
+    bool ingest_set = rec->ingest_ts == 0 && in->timestamp_ms > 0;
+    if (ingest_set)
         rec->ingest_ts = in->timestamp_ms * 1000;
     if ((st = enr_enrich(c, rec, f, tz, wall_us())) != HF_OK)
         return st;
 
-    /* The lossless copy is never touched here: copied as read. */
-    for (size_t i = 0; i < sizeof c->kept / sizeof c->kept[0]; i++)
-        hf_rec_keep(rec, c->kept[i]);
+    /* What the enricher did not change, the lossless copy above all, is
+     * copied as read rather than encoded again (the stage fields it adds
+     * were not read, so keeping them is a no-op). */
+    uint64_t changed = c->touched;
+    if (ingest_set && c->ingest_index >= 0)
+        changed |= (uint64_t)1 << c->ingest_index;
+    for (int i = 0; i < HF_REC_TOP_MAX; i++)
+        if (!(changed >> i & 1))
+            hf_rec_keep(rec, i);
     c->out.len = 0;
     if ((st = hf_wire_put_header(&c->out, c->schema_id)) != HF_OK ||
         (st = hf_rec_encode(rec, HF_REC_STAGED, &c->out)) != HF_OK)

@@ -45,10 +45,6 @@ typedef struct enr_metrics {
     hf_gauge *facilities, *code_entries;
 } enr_metrics;
 
-/* The top-level fields that may hold HL7 times, in schema order. */
-#define ENR_TOP_FIELDS 14
-extern const char *const enr_top_fields[ENR_TOP_FIELDS];
-
 typedef struct enr_ctx {
     const enr_cfg *cfg;           /* borrowed */
     const char *output_topic;     /* borrowed */
@@ -63,7 +59,6 @@ typedef struct enr_ctx {
     int64_t next_codemap_check_ms;
     int kept[3];                  /* segments, raw, parse_quirks: passed on as read */
     uint64_t read_fields;         /* the fields decoded; the kept ones are only walked */
-    int top_index[ENR_TOP_FIELDS]; /* hf_rec_field_index of enr_top_fields */
     int ingest_index;             /* hf_rec_field_index("ingest_ts") */
     uint64_t touched;             /* enr_enrich: top-level fields it changed (bit i) */
     enr_metrics m;
@@ -87,8 +82,8 @@ void enr_reload_poll(enr_ctx *c, int64_t now_ms);
 /* Fills what the enricher adds to @p rec (built in @p rc): the facility
  * block (@p f, NULL when unknown), the _ts fields from @p tz (may be NULL),
  * the enrichment block. @p now_us stamps enriched_ts. Sets c->touched to
- * the canonical top-level fields it changed (bit i = field i; all bits when
- * it cannot tell), so the others can be copied as read. HF_OK or
+ * the canonical top-level fields whose times it filled (bit i = field i),
+ * so the others can be copied as read. HF_OK or
  * HF_ENOMEM. */
 hf_status enr_enrich(enr_ctx *c, hf_rec *rec, const hf_facility *f, hf_tz *tz, int64_t now_us);
 

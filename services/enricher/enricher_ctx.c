@@ -94,12 +94,6 @@ hf_status enr_ctx_new(const enr_cfg *cfg, const hf_registry_cfg *reg_cfg, const 
         if (c->kept[i] >= 0)
             c->read_fields &= ~((uint64_t)1 << c->kept[i]);
     c->ingest_index = hf_rec_field_index("ingest_ts");
-    for (size_t i = 0; i < ENR_TOP_FIELDS; i++)
-        if ((c->top_index[i] = hf_rec_field_index(enr_top_fields[i])) < 0) {
-            st = hf_err_set(err, HF_EFATAL, "record layout: no top-level field %s",
-                            enr_top_fields[i]);
-            goto fail;
-        }
     HF_LOG(HF_LOG_INFO, "enricher_ready",
            HF_LID("facility_source", hf_facility_dir_source_kind(c->facilities)),
            HF_LI("facilities", (int64_t)hf_facility_dir_count(c->facilities)),

@@ -7,40 +7,15 @@
 #include "hl7flow/normalize.h"
 #include "enricher.h"
 
-/* A top-level field's own memory: [lo, hi). */
-typedef struct top_range {
-    int index; /* hf_rec_field_index */
-    const char *lo, *hi;
-} top_range;
-
 typedef struct time_fill {
     hf_tz *tz;
     uint64_t filled;
-    const top_range *top; /* the fields that may hold times */
-    size_t ntop, last;
-    uint64_t touched;     /* bit i: top-level field i changed; all: unknown */
+    uint64_t touched; /* bit i: top-level field i changed */
 } time_fill;
-
-/* Marks the top-level field whose memory holds @p ts as changed; a value
- * found in none (a nested array of the arena) marks them all. */
-static void touch(time_fill *tf, const void *ts) {
-    const char *a = ts;
-    if (a >= tf->top[tf->last].lo && a < tf->top[tf->last].hi) {
-        tf->touched |= (uint64_t)1 << tf->top[tf->last].index;
-        return;
-    }
-    for (size_t i = 0; i < tf->ntop; i++)
-        if (a >= tf->top[i].lo && a < tf->top[i].hi) {
-            tf->touched |= (uint64_t)1 << tf->top[i].index;
-            tf->last = i;
-            return;
-        }
-    tf->touched = UINT64_MAX;
-}
 
 /* hf_rec_each_time callback: a value the parser could not place in time
  * (no UTC offset) is read as wall-clock time of the facility's zone. */
-static void fill_time(hf_span text, hf_opt_i64 *ts, void *arg) {
+static void fill_time(int top, hf_span text, hf_opt_i64 *ts, void *arg) {
     time_fill *tf = arg;
     if (ts->set || text.len == 0)
         return;
@@ -56,42 +31,8 @@ static void fill_time(hf_span text, hf_opt_i64 *ts, void *arg) {
     }
     ts->set = true;
     tf->filled++;
-    touch(tf, ts);
+    tf->touched |= (uint64_t)1 << top;
 }
-
-#define TOP_INLINE(i, f)                                                                       \
-    (top_range){c->top_index[i], (const char *)&rec->f, (const char *)(&rec->f + 1)}
-#define TOP_PTR(i, f)                                                                          \
-    (top_range){c->top_index[i], (const char *)rec->f,                                         \
-                rec->f != NULL ? (const char *)(rec->f + 1) : NULL}
-#define TOP_ARR(i, f)                                                                          \
-    (top_range){c->top_index[i], (const char *)rec->f.v,                                       \
-                rec->f.v != NULL ? (const char *)(rec->f.v + rec->f.n) : NULL}
-
-/* The memory of each field of enr_top_fields (same order) in @p rec. */
-static size_t top_ranges(const enr_ctx *c, const hf_rec *rec, top_range out[ENR_TOP_FIELDS]) {
-    size_t n = 0;
-    out[n++] = TOP_INLINE(0, header);
-    out[n++] = TOP_PTR(1, event);
-    out[n++] = TOP_PTR(2, patient);
-    out[n++] = TOP_PTR(3, visit);
-    out[n++] = TOP_ARR(4, orders);
-    out[n++] = TOP_ARR(5, observations);
-    out[n++] = TOP_ARR(6, notes);
-    out[n++] = TOP_ARR(7, diagnoses);
-    out[n++] = TOP_ARR(8, allergies);
-    out[n++] = TOP_ARR(9, insurance);
-    out[n++] = TOP_ARR(10, next_of_kin);
-    out[n++] = TOP_ARR(11, financial_transactions);
-    out[n++] = TOP_PTR(12, document);
-    out[n++] = TOP_PTR(13, merge);
-    return n;
-}
-
-const char *const enr_top_fields[ENR_TOP_FIELDS] = {
-    "header",    "event",     "patient",   "visit",       "orders",
-    "observations", "notes",  "diagnoses", "allergies",   "insurance",
-    "next_of_kin", "financial_transactions", "document",  "merge"};
 
 /* @p in in standard name form, in the record's arena ({0} when empty). */
 static hf_span norm_name(hf_rec_ctx *rc, hf_span in) {
@@ -202,8 +143,7 @@ hf_status enr_enrich(enr_ctx *c, hf_rec *rec, const hf_facility *f, hf_tz *tz, i
         const char *name = hf_tz_name(tz);
         en->time_zone = (hf_span){name, strlen(name)};
     }
-    top_range top[ENR_TOP_FIELDS];
-    time_fill tf = {.tz = tz, .top = top, .ntop = top_ranges(c, rec, top)};
+    time_fill tf = {.tz = tz};
     hf_rec_each_time(rec, HF_REC_VALIDATED, fill_time, &tf);
     hf_counter_add(c->m.ts_filled, tf.filled);
     c->touched = tf.touched;

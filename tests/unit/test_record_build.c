@@ -619,11 +619,13 @@ static void numbers_and_set_ids_are_strict(void **state) {
 typedef struct times_seen {
     int total, with_text, set;
     hf_opt_i64 *admit;
+    uint64_t tops; /* bit i: a time was under top-level field i */
 } times_seen;
 
-static void count_time(hf_span text, hf_opt_i64 *ts, void *arg) {
+static void count_time(int top, hf_span text, hf_opt_i64 *ts, void *arg) {
     times_seen *t = arg;
     t->total++;
+    t->tops |= (uint64_t)1 << top;
     t->with_text += text.len > 0;
     t->set += ts->set;
     if (text.len == 20 && memcmp(text.p, "20240312080000-0500", 19) == 0)
@@ -637,10 +639,15 @@ static void count_time(hf_span text, hf_opt_i64 *ts, void *arg) {
 static void each_time_visits_every_date_time(void **state) {
     (void)state;
     fixture f = build(ADT);
-    times_seen t = {0, 0, 0, NULL};
+    times_seen t = {0, 0, 0, NULL, 0};
     hf_rec_each_time(f.rec, HF_REC_STAGED, count_time, &t);
     /* header 1, event 3, patient 1, visit 2, diagnosis 1 */
     assert_int_equal(t.total, 8);
+    uint64_t bit = 1;
+    assert_int_equal(t.tops, bit << hf_rec_field_index("header") | bit << hf_rec_field_index("event") |
+                                 bit << hf_rec_field_index("patient") |
+                                 bit << hf_rec_field_index("visit") |
+                                 bit << hf_rec_field_index("diagnoses"));
     assert_int_equal(t.with_text, 7); /* EVN-3 is empty */
     assert_int_equal(t.set, 3);       /* MSH-7, EVN-2, PV1-44 carry offsets */
     assert_true(f.rec->event->event_occurred_ts.set);
@@ -649,9 +656,13 @@ static void each_time_visits_every_date_time(void **state) {
     assert_false(f.rec->event->planned_event_ts.set);
     done(&f);
     f = build(ORU); /* observations and orders too */
-    t = (times_seen){0, 0, 0, NULL};
+    t = (times_seen){0, 0, 0, NULL, 0};
     hf_rec_each_time(f.rec, HF_REC_VALIDATED, count_time, &t);
     assert_int_equal(t.total, 1 + 1 + 2 * 6 + 4); /* header, patient, 2 orders x 6, 4 OBX */
+    assert_int_equal(t.tops, bit << hf_rec_field_index("header") |
+                                 bit << hf_rec_field_index("patient") |
+                                 bit << hf_rec_field_index("orders") |
+                                 bit << hf_rec_field_index("observations"));
     done(&f);
 }
 

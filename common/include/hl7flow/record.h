@@ -469,9 +469,11 @@ hf_status hf_rec_decode_resolved(hf_rec_ctx *ctx, const void *data, size_t len,
 /* Calls @p fn for every HL7 date/time of @p rec in shape @p form: the
  * value as sent (`<name>_datetime`, empty when absent) and a pointer to its
  * instant (`<name>_ts`), which fn may set - e.g. the enricher reading the
- * text with hf_rec_dtm_parse and the facility's UTC offset. The header's
- * message time comes first, then the blocks in schema order. */
-typedef void (*hf_rec_time_fn)(hf_span text, hf_opt_i64 *ts, void *arg);
+ * text with hf_rec_dtm_parse and the facility's UTC offset - and @p top,
+ * the top-level field the time lives under (hf_rec_field_index
+ * numbering), so a caller that sets times knows which fields it changed.
+ * The header's message time comes first, then the blocks in schema order. */
+typedef void (*hf_rec_time_fn)(int top, hf_span text, hf_opt_i64 *ts, void *arg);
 void hf_rec_each_time(hf_rec *rec, hf_rec_form form, hf_rec_time_fn fn, void *arg);
 
 /* Appends the HL7 message of @p rec, byte for byte as the parser read it

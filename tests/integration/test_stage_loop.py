@@ -6,6 +6,8 @@ hl7flow-relay, the identity stage, on the dev broker:
 - a transient failure aborts the transaction, rewinds and retries;
 - SIGKILL mid-stream then restart: every input appears downstream;
 - SIGTERM drains: exit 0, committed offsets at the end, no duplicates;
+- offsets sent to the transaction alongside processing survive retriable
+  coordinator errors;
 - /healthz, /readyz, /metrics answer; bad configuration names the variable.
 
 The dev broker is librdkafka 2.0.2's mock cluster, which does NOT hide
@@ -235,6 +237,9 @@ def test_probes_and_metrics(env):
     check('hl7flow_consumer_lag{partition="11",stage="relay",topic="hl7.linked"}' in body,
           "lag gauge per partition")
     check("# TYPE hl7flow_consumer_lag gauge" in body, "lag gauge typed")
+    for phase in ("collect", "process", "offsets", "commit"):
+        check(f'hl7flow_batch_phase_seconds_count{{phase="{phase}",stage="relay"}}' in body,
+              f"batch phase histogram for {phase}")
     relay.term()
 
 
@@ -258,6 +263,40 @@ def test_fenced_producer_exits_nonzero_with_a_clear_log_line(env):
     fatal = [e for e in events if e.get("event") in ("kafka_fatal", "txn_error", "stage_stopping")
              and (e.get("fatal") is True or e.get("level") == "error")]
     check(fatal, f"a clear fatal log line: {[e.get('event') for e in events][-8:]}")
+
+
+def test_offsets_sent_alongside_processing_survive_coordinator_errors(env):
+    """send_offsets_to_transaction runs on its own thread while the batch
+    is produced. AddOffsetsToTxn answered CONCURRENT_TRANSACTIONS (retriable,
+    injected through the dev broker) 4 times: librdkafka retries inside the
+    call (its eos debug log shows the 4 answers), the batches still commit, every record arrives exactly once and
+    the group's offsets are at the end; no fatal error, no abort."""
+    path, ids, _ = make_stream(env, "offs", 400)
+    port = free_port()
+    relay = env.start("relay-offs", [RELAY], stage_env(
+        "t-offs", "hl7.parsed.oru", "hl7.parsed.dft", HL7FLOW_HTTP_PORT=str(port),
+        KAFKA_DEBUG="eos", HL7FLOW_LOG_LEVEL="debug"))
+    wait_for(lambda: any(e.get("event") == "partitions_assigned" for e in relay.log_events()), 30,
+             "assignment")
+    r = env.run(["curl", "-sf", "-X", "POST",
+                 f"http://127.0.0.1:{env.devbroker_http}/errors/25/51/4"])
+    check('"count":4' in r.stdout.decode(), f"errors pushed: {r.stdout!r}")
+    env.produce("hl7.parsed.oru", path)
+    recs = wait_ids(env, "hl7.parsed.dft", "offs", ids)
+    got = ids_of(recs)
+    check_eq(sorted(got), sorted(ids), "every record exactly once")
+    body = http_get(port, "/metrics")[1]
+    aborted = [l for l in body.splitlines()
+               if l.startswith('hl7flow_transactions_aborted_total{stage="relay"}')]
+    check(aborted and float(aborted[0].split()[-1]) == 0, f"no aborted batch: {aborted}")
+    check_eq(relay.term(), 0, "exit status")
+    # librdkafka's eos debug log shows the injected answers were met.
+    refused = [e for e in relay.log_events()
+               if "AddOffsetsToTxn response" in str(e.get("error", ""))
+               and "CONCURRENT_TRANSACTIONS" in str(e.get("error", ""))]
+    check_eq(len(refused), 4, "AddOffsetsToTxn answers CONCURRENT_TRANSACTIONS")
+    left = env.consume("hl7.parsed.oru", group="t-offs", idle_ms=3000)
+    check_eq(len(of_test(left, "offs")), 0, "records after the committed offsets")
 
 
 def test_at_least_once_mode_flows_and_survives_sigkill(env):
@@ -302,6 +341,7 @@ if __name__ == "__main__":
         test_sigkill_mid_stream_loses_nothing,
         test_sigterm_drains_cleanly,
         test_probes_and_metrics,
+        test_offsets_sent_alongside_processing_survive_coordinator_errors,
         test_at_least_once_mode_flows_and_survives_sigkill,
         test_fenced_producer_exits_nonzero_with_a_clear_log_line,
     ], devbroker_http=True)

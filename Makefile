@@ -55,7 +55,7 @@ REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/replay_%,$(FUZZ_SRCS))
 # build compiles nothing.
 .SECONDARY:
 
-.PHONY: all deps test unit integration demo bench asan fuzz clean lint valgrind help
+.PHONY: all deps test unit integration demo bench asan fuzz clean valgrind help
 all: $(SERVICE_BINS) $(TOOL_BINS) $(UNIT_BINS) $(REPLAY_BINS)
 
 help:

@@ -559,7 +559,6 @@ static rec_result process_record(hf_stage *s, rd_kafka_message_t *m) {
     return produce_outputs(s, m) ? REC_OK : REC_ABORT;
 }
 
-/* Processes the whole batch once. Returns REC_OK when it is committed. */
 /* Ends the current phase of the batch: observes its time, starts the next. */
 static void phase_end(hf_stage *s, batch_phase phase) {
     int64_t now = hf_mono_ns();
@@ -567,6 +566,7 @@ static void phase_end(hf_stage *s, batch_phase phase) {
     s->phase_t0 = now;
 }
 
+/* Transforms and produces every record of the batch (no commit). */
 static rec_result process_batch_once(hf_stage *s) {
     for (size_t i = 0; i < s->nbatch; i++) {
         rec_result r = process_record(s, s->batch[i]);

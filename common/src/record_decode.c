@@ -253,20 +253,39 @@ static bool skip_string(dec *d) {
     return get_bytes(d, &unused);
 }
 
+/* A string under 64 bytes at @p p (one even length byte, the bytes all
+ * there): the byte after it. NULL for anything else, which the general
+ * path (get_bytes) then accepts or refuses. */
+static inline const unsigned char *short_string(const unsigned char *p, const unsigned char *end) {
+    if (p < end && (*p & 0x81) == 0 && (size_t)(*p >> 1) < (size_t)(end - p))
+        return p + 1 + (*p >> 1);
+    return NULL;
+}
+
 /* @p count strings in a row (an array's or a map's block): strings under
- * 64 bytes, the common case, in a tight loop; anything else, including
+ * 64 bytes, the common case, in tight loops; anything else, including
  * every error, through get_bytes. */
 static bool skip_strings(dec *d, uint64_t count) {
     const unsigned char *p = d->p, *end = d->end;
-    for (uint64_t i = 0; i < count; i++) {
-        if (p < end && (*p & 0x81) == 0 && (size_t)(*p >> 1) < (size_t)(end - p)) {
+    /* Below @p safe a length byte and the 63 bytes a short string can
+     * have after it are all in the input: no bounds check needed. */
+    const unsigned char *safe = end - p > 64 ? end - 64 : p;
+    while (count > 0) {
+        while (count > 0 && p < safe && (*p & 0x81) == 0) {
             p += 1 + (*p >> 1);
-            continue;
+            count--;
         }
-        d->p = p;
-        if (!skip_string(d))
-            return false;
-        p = d->p;
+        if (count == 0)
+            break;
+        const unsigned char *next = short_string(p, end);
+        if (next == NULL) {
+            d->p = p;
+            if (!skip_string(d))
+                return false;
+            next = d->p;
+        }
+        p = next;
+        count--;
     }
     d->p = p;
     return true;
@@ -350,18 +369,53 @@ static bool skip_field(dec *d, const hf_rfield *f) {
     }
 }
 
+/* The common shapes of one field at @p p, which every kind but a record
+ * takes from one byte: null (0), an empty string or array, a one-byte int,
+ * ["null", X] with a one-byte value or a short string. Returns the byte
+ * after the field, or NULL when the field needs skip_field (longer values
+ * and every error: nothing is refused here). */
+static inline const unsigned char *skip_common(const unsigned char *p, const unsigned char *end,
+                                               hf_rk kind) {
+    if (p >= end)
+        return NULL;
+    unsigned b = *p;
+    /* A zero byte is a whole field of every kind but a record: null, an
+     * empty string, 0, an empty array or map. Most fields are null. */
+    if (b == 0)
+        return kind != HF_RK_REC ? p + 1 : NULL;
+    switch (kind) {
+    case HF_RK_STR:
+        return short_string(p, end);
+    case HF_RK_INT:
+    case HF_RK_TS: /* one byte: at most 63 in magnitude, in range */
+        return b < 0x80 ? p + 1 : NULL;
+    case HF_RK_OSTR: /* branch 1 (byte 2), then the string */
+    case HF_RK_OBYTES:
+        return b == 2 ? short_string(p + 1, end) : NULL;
+    case HF_RK_OINT: /* branch 1, then a one-byte int */
+    case HF_RK_ODATE:
+    case HF_RK_OTS:
+        return b == 2 && end - p > 1 && p[1] < 0x80 ? p + 2 : NULL;
+    default:
+        return NULL;
+    }
+}
+
 static bool skip_record(dec *d, const hf_rdesc *rd) {
-    for (size_t i = 0; i < rd->nfields; i++) {
-        /* A zero byte is a whole field of every kind but a record: null, an
-         * empty string, 0, an empty array or map. Most optional fields are
-         * null, so that case skips the call. */
-        if (d->p < d->end && *d->p == 0 && rd->fields[i].kind != HF_RK_REC) {
-            d->p++;
+    const unsigned char *p = d->p, *end = d->end;
+    const hf_rfield *f = rd->fields, *last = f + rd->nfields;
+    for (; f < last; f++) {
+        const unsigned char *next = skip_common(p, end, f->kind);
+        if (next != NULL) {
+            p = next;
             continue;
         }
-        if (!skip_field(d, &rd->fields[i]))
+        d->p = p;
+        if (!(f->kind == HF_RK_ARR_STR ? skip_blocks(d, f) : skip_field(d, f)))
             return false;
+        p = d->p;
     }
+    d->p = p;
     return true;
 }
 

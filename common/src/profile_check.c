@@ -3,12 +3,16 @@
  * rules of each segment; plus violation formatting.
  *
  * Cost: one hash probe per run of equal segment IDs, one bitset step per
- * segment the structure names, and per field rule one O(1) field lookup
- * (shared by the rules of one field) and a scan of that field's bytes only.
- * Well-formed values are accepted by a shortcut (fast_ok) before the
- * general path, which also produces the violations. Nothing is allocated;
- * texts are formatted only for the violations the caller has room for.
- * docs/internals/profile.md has the measurements.
+ * segment the structure names, and the segment's ops from the plan of the
+ * message's section and version band (profile_plan.c): per field one O(1)
+ * lookup in the parse index (hl7_internal.h, no call), per rule one
+ * dispatch on its shortcut and a scan of that field's bytes only.
+ * Well-formed values are accepted by the shortcut (fast_ok) before the
+ * general path (check_rule), which also produces the violations and is
+ * the reference: a shortcut returns true only where the general path would
+ * find nothing. Nothing is allocated; texts are formatted only for the
+ * violations the caller has room for. docs/internals/profile.md has the
+ * measurements.
  *
  * Field rule semantics (docs/internals/profile.md):
  * - a field rule looks at every repetition; checks apply to the first
@@ -26,6 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hl7_internal.h"
 #include "profile_internal.h"
 #include "profile_values.h"
 
@@ -150,13 +155,26 @@ static inline bool is_null(hf_span s) {
     return s.len == 2 && s.p[0] == '"' && s.p[1] == '"';
 }
 
-static bool in_table(const pf_table *t, hf_span v) {
+/* pf_pack_code of the 2..7 bytes at @p p, from one 8-byte load when that
+ * stays below @p lim (the end of the message). */
+static inline uint64_t pack_code_at(const char *p, size_t n, const char *lim) {
+#if PF_SWAR
+    if (lim - p >= 8)
+        return (load8(p) & (((uint64_t)1 << (8 * n)) - 1)) | (uint64_t)n << 56;
+#else
+    (void)lim;
+#endif
+    return pf_pack_code(p, n);
+}
+
+static inline __attribute__((always_inline)) bool in_table(const pf_table *t, hf_span v,
+                                                           const char *lim) {
     if (v.len == 1) {
         unsigned char x = (unsigned char)v.p[0];
         return (t->one[x >> 6] >> (x & 63)) & 1;
     }
     if (v.len <= 7) {
-        uint64_t k = pf_pack_code(v.p, v.len);
+        uint64_t k = pack_code_at(v.p, v.len, lim);
         for (uint32_t h = pf_code_slot(k, t->hmask);; h = (h + 1) & t->hmask) {
             if (t->shortk[h] == k)
                 return true;
@@ -170,6 +188,41 @@ static bool in_table(const pf_table *t, hf_span v) {
     return false;
 }
 
+/* The fields of one segment read straight from the parse index
+ * (hl7_internal.h), without a call per field: the checker reads 40-odd
+ * fields per message. */
+typedef struct segv {
+    const char *base;    /* the parsed buffer */
+    const uint32_t *el;  /* element start offsets of the segment */
+    uint32_t nel;        /* elements, the ID included */
+    uint32_t end;        /* offset of the segment's end */
+    uint32_t shift;      /* 1 for the header: element k is field k + 1 */
+    const char *msh1;    /* the header's MSH-1, the separator after the ID */
+} segv;
+
+static inline segv seg_view(const hf_hl7_msg *m, size_t seg) {
+    const hf_hl7_seg *s = &m->seg[seg];
+    return (segv){m->base, m->el + s->first, s->nel, s->off + s->len, seg == 0,
+                  m->base + s->off + 3};
+}
+
+/* Field @p field (>= 1), raw, as hf_hl7_field gives it. */
+static inline hf_span segv_field(const segv *v, uint32_t field) {
+    uint32_t k = field - v->shift;
+    if (k == 0) /* MSH-1 (field 0 of other segments is never asked for) */
+        return (hf_span){v->msh1, 1};
+    if (k >= v->nel)
+        return (hf_span){"", 0};
+    uint32_t a = v->el[k], b = k + 1 < v->nel ? v->el[k + 1] - 1 : v->end;
+    return (hf_span){v->base + a, b - a};
+}
+
+/* True when field @p field (>= 1) is beyond the segment's last field. */
+static inline bool segv_past_end(const segv *v, uint32_t field) {
+    uint32_t k = field - v->shift;
+    return k != 0 && k >= v->nel;
+}
+
 /* Per-message context of the field checks. */
 typedef struct fctx {
     const hf_profile *rs;
@@ -179,8 +232,8 @@ typedef struct fctx {
     pf_out *o;
     const char *lim;   /* end of the message bytes (see find_2) */
     bool plain;        /* the standard delimiters |^~\& (see fast_ok) */
-    uint32_t tb_field; /* field of the current segment held in tb (0 none) */
-    hf_span tb;        /* so OBX-5 does not look OBX-2 up again */
+    uint32_t tb_field; /* typed-by field of the current segment seen (0 none) */
+    enum pf_check tb_check; /* the check its type code names (OBX-2 "NM") */
 } fctx;
 
 /* Type and table checks of one value; @p rep/@p comp locate it. For a TS
@@ -200,17 +253,35 @@ check_value(const fctx *c, const pf_rule *r, enum pf_check ck, hf_span v,
     }
     while (v.len > 1 && v.p[v.len - 1] == ' ')
         v.len--; /* HL7 2.A ST: "trailing blanks optional"; codes are ST-based */
-    if (r->table >= 0 && !in_table(&c->rs->tables[r->table], v))
+    if (r->table >= 0 && !in_table(&c->rs->tables[r->table], v, c->lim))
         pf_emit(c->o, HF_PV_NOT_IN_TABLE, seg, NULL, r->field, rep, comp, "not in table %s",
                 c->rs->tables[r->table].name);
 }
 
-/* The check a VARIES field gets: from the first component of the first
- * repetition of the field named by typed-by (OBX-2 for OBX-5). */
-static enum pf_check varies_check(const fctx *c, const pf_rule *r, size_t seg) {
-    hf_span t = c->tb_field == r->typed_by ? c->tb : hf_hl7_field(c->msg, seg, r->typed_by);
-    t.len = (size_t)(find_2(t.p, t.p + t.len, c->lim, c->d.repetition, c->d.component) - t.p);
-    return pf_check_for_code(t.p, t.len);
+/* The check the type code in field @p t names: its first component of
+ * the first repetition ("NM" of OBX-2). */
+static inline enum pf_check type_code_check(const fctx *c, hf_span t) {
+    /* the codes pf_check_for_code knows are 2 or 3 letters, so the bytes
+     * up to a delimiter at index 2 or 3 decide; a delimiter before that
+     * leaves no letter code either */
+    const char rs = c->d.repetition, cs = c->d.component;
+    size_t n = t.len;
+    if (n > 2 && t.p[2] != rs && t.p[2] != cs) {
+        if (n > 3 && t.p[3] != rs && t.p[3] != cs)
+            return PF_CK_NONE; /* 4 or more: no code */
+        n = 3;
+    } else if (n > 2) {
+        n = 2;
+    }
+    return pf_check_for_code(t.p, n);
+}
+
+/* The check a VARIES field gets: from the field named by typed-by (OBX-2
+ * for OBX-5), found once per segment when the plan has a group for it. */
+static inline enum pf_check varies_check(const fctx *c, const pf_rule *r, size_t seg) {
+    if (c->tb_field == r->typed_by)
+        return c->tb_check;
+    return type_code_check(c, hf_hl7_field(c->msg, seg, r->typed_by)); /* rare */
 }
 
 /* A whole-field rule on a valued field: one pass over its bytes finds each
@@ -283,45 +354,107 @@ static void check_literal(const fctx *c, const pf_rule *r, enum pf_check ck, hf_
     check_value(c, r, ck, f, 0, seg, 1, r->comp);
 }
 
-/* True when rule @p r (fast != NONE) certainly passes on the non-empty
- * field @p f. False means "run the general path", which also finds what is
- * wrong. A field no longer than maxlen has no repetition longer than it; a
- * valid value of a checked type (digits and . + -) or a table code (the
- * loader refuses | ^ ~ \\ & in codes) holds none of the standard delimiters,
- * so with those (c->plain) it is one repetition with one component. A
- * timestamp of digits only needs no such condition. */
-static inline bool fast_ok(const fctx *c, const pf_rule *r, size_t seg, hf_span f) {
-    if (r->fast == PF_FAST_PRESENT)
-        return true;
-    if (r->fast == PF_FAST_COMP) {
-        const char *end = f.p + f.len;
-        if (find_byte(f.p, end, c->lim, c->d.repetition) != end)
-            return false;
-        hf_span cv = nth(f, c->d.component, r->comp, c->lim);
-        if (cv.len == 0)
-            return r->usage != PF_USE_R;
-        if (r->maxlen != 0 && cv.len > r->maxlen)
-            return false;
-        return r->table < 0 ||
-               (c->plain && cv.len <= 7 && in_table(&c->rs->tables[r->table], cv));
+/* A component rule (fast COMP) on the non-empty field @p f: true when
+ * that component of every non-empty repetition is present (or need not
+ * be), within maxlen, in the table if there is one and a valid timestamp
+ * if the type is TS/DTM - exactly when check_component would find nothing,
+ * except that doubtful values (long codes, other delimiters, other
+ * timestamp shapes) return false and take the general path. */
+static inline bool comp_ok(const fctx *c, const pf_op *op, hf_span f) {
+    const char *p = f.p, *end = f.p + f.len;
+    for (;;) {
+        const char *e = find_byte(p, end, c->lim, c->d.repetition);
+        if (e > p) {
+            hf_span cv = nth((hf_span){p, (size_t)(e - p)}, c->d.component, op->comp, c->lim);
+            if (cv.len == 0) {
+                if (op->usage == PF_USE_R)
+                    return false;
+            } else {
+                if (op->maxlen != 0 && cv.len > op->maxlen)
+                    return false;
+                if (op->table != NULL &&
+                    !(c->plain && cv.len <= 7 && in_table(op->table, cv, c->lim)))
+                    return false;
+                if (op->check != PF_CK_NONE && !dtm_fast_ok(cv.p, cv.len))
+                    return false;
+            }
+        }
+        if (e == end)
+            return true;
+        p = e + 1;
     }
-    if (r->maxlen != 0 && f.len > r->maxlen)
+}
+
+/* The shortcut of a component rule on MSH-1 or MSH-2 (fast COMP1): a
+ * field of one repetition whose component is present (or need not be),
+ * within its length and in the table. Rare: no shipped rule is one. */
+static __attribute__((noinline)) bool comp1_ok(const fctx *c, const pf_op *op, hf_span f) {
+    const char *end = f.p + f.len;
+    if (find_byte(f.p, end, c->lim, c->d.repetition) != end)
         return false;
-    enum pf_check ck = r->check;
-    if (ck == PF_CK_VARIES)
-        ck = varies_check(c, r, seg);
+    hf_span cv = nth(f, c->d.component, op->comp, c->lim);
+    if (cv.len == 0)
+        return op->usage != PF_USE_R;
+    return (op->maxlen == 0 || cv.len <= op->maxlen) &&
+           (op->table == NULL || (c->plain && cv.len <= 7 && in_table(op->table, cv, c->lim)));
+}
+
+/* The shortcut of a VARIES rule (OBX-5) within its length: as the type
+ * the typed-by field names. */
+static inline bool varies_ok(const fctx *c, const pf_op *op, size_t seg, hf_span f) {
+    enum pf_check ck = varies_check(c, op->rule, seg);
+    if (ck == PF_CK_NM) /* most results */
+        return c->plain && check_nm(f.p, f.len) == NULL;
     if (ck == PF_CK_TS || ck == PF_CK_DTM)
         return dtm_fast_ok(f.p, f.len) || (c->plain && pf_check_value(ck, f.p, f.len) == NULL);
     if (ck != PF_CK_NONE)
         return c->plain && pf_check_value(ck, f.p, f.len) == NULL;
-    if (r->table >= 0)
-        return c->plain && f.len <= 7 && in_table(&c->rs->tables[r->table], f);
-    return r->maxreps == 0 ||
+    if (op->table != NULL)
+        return c->plain && f.len <= 7 && in_table(op->table, f, c->lim);
+    return op->rule->maxreps == 0 ||
            find_byte(f.p, f.p + f.len, c->lim, c->d.repetition) == f.p + f.len;
 }
 
+/* True when the rule of @p op certainly passes on the non-empty field @p f.
+ * False means "run the general path", which also finds what is wrong. A
+ * field no longer than maxlen has no repetition longer than it; a valid
+ * value of a checked type (digits and . + -) or a table code (the loader
+ * refuses | ^ ~ \\ & in codes) holds none of the standard delimiters, so
+ * with those (c->plain) it is one repetition with one component. A
+ * timestamp of digits only needs no such condition. */
+static inline bool fast_ok(const fctx *c, const pf_op *op, size_t seg, hf_span f) {
+    const bool fits = op->maxlen == 0 || f.len <= op->maxlen;
+    switch ((enum pf_fast)op->fast) {
+    case PF_FAST_PRESENT:
+        return true;
+    case PF_FAST_LEN:
+        return fits;
+    case PF_FAST_ONEREP:
+        return fits && find_byte(f.p, f.p + f.len, c->lim, c->d.repetition) == f.p + f.len;
+    case PF_FAST_DTM:
+        return fits && (dtm_fast_ok(f.p, f.len) ||
+                        (c->plain && (dtm_zone_fast_ok(f.p, f.len) ||
+                                      check_dtm(f.p, f.len) == NULL)));
+    case PF_FAST_CODE:
+        return fits && c->plain && f.len <= 7 && in_table(op->table, f, c->lim);
+    case PF_FAST_VALUE:
+        return fits && c->plain && pf_check_value(op->check, f.p, f.len) == NULL;
+    case PF_FAST_COMP:
+        return comp_ok(c, op, f);
+    case PF_FAST_COMP1:
+        return comp1_ok(c, op, f);
+    case PF_FAST_VARIES:
+        return fits && varies_ok(c, op, seg, f);
+    case PF_FAST_NONE:
+    case PF_FAST_FIELD: /* refined away by pf_plan_build */
+        break;
+    }
+    return false;
+}
+
 /* One rule on field @p f (already looked up) of segment @p seg. */
-static void check_rule(const fctx *c, const pf_rule *r, size_t seg, hf_span f) {
+static __attribute__((noinline, cold)) void check_rule(const fctx *c, const pf_rule *r,
+                                                       size_t seg, hf_span f) {
     if (f.len == 0) {
         if (r->usage == PF_USE_R && r->comp == 0)
             pf_emit(c->o, HF_PV_REQUIRED_EMPTY, seg, NULL, r->field, 0, 0,
@@ -380,6 +513,37 @@ static void check_rule(const fctx *c, const pf_rule *r, size_t seg, hf_span f) {
         check_component(c, r, ck, f, seg);
 }
 
+/* The field rules of segment @p seg: the ops [op, end) of its symbol in
+ * the message's plan, each field looked up once. */
+static inline void check_fields(fctx *c, const pf_op *op, const pf_op *end,
+                                                   size_t seg) {
+    c->tb_field = 0;
+    const segv sv = seg_view(c->msg, seg);
+    hf_span f = {"", 0};
+    while (op < end) {
+        if (op->fetch) {
+            f = segv_field(&sv, op->field);
+            if (op->type_src) { /* OBX-2, read again by the OBX-5 rule */
+                c->tb_field = op->field;
+                c->tb_check = type_code_check(c, f);
+            }
+            if (f.len == 0) { /* only a required whole-field rule reports it */
+                const pf_op *next = op + op->nfield;
+                if (op->on_empty)
+                    for (; op < next; op++)
+                        check_rule(c, op->rule, seg, f);
+                else if (op->last_loud && segv_past_end(&sv, op->field))
+                    return; /* the rest are absent too, and quiet */
+                op = next;
+                continue;
+            }
+        }
+        if (!fast_ok(c, op, seg, f)) /* else: the common case, accepted */
+            check_rule(c, op->rule, seg, f);
+        op++;
+    }
+}
+
 /* ------------------------------------------------------------ sections */
 
 static bool same_bytes(const char *a, const char *b, size_t n) {
@@ -414,10 +578,24 @@ static const pf_key *find_key(const hf_profile *rs, hf_span type, hf_span event)
     }
 }
 
+/* The key whose text is the @p n (1..7) bytes at @p p, or NULL: the same
+ * as find_key for a text of up to 7 bytes, all of which are in skey. */
+static inline const pf_key *find_short_key(const hf_profile *rs, const char *p, size_t n,
+                                           const char *lim) {
+    uint64_t k = pack_code_at(p, n, lim);
+    for (uint32_t h = pf_code_slot(k, rs->smask);; h = (h + 1) & rs->smask) {
+        if (rs->skey[h] == k)
+            return &rs->keys[rs->skey_key[h]];
+        if (rs->skey[h] == 0)
+            return NULL;
+    }
+}
+
 /* The key @p msg matches: TYPE^EVENT, then TYPE^*, then *; NULL for none. */
 static const pf_key *match(const hf_profile *rs, const hf_hl7_msg *msg, const hf_hl7_delims *d,
                            const char *lim) {
-    hf_span f = hf_hl7_field(msg, 0, 9);
+    segv h = seg_view(msg, 0);
+    hf_span f = segv_field(&h, 9);
     const char *end = f.p + f.len;
     const char *te = find_2(f.p, end, lim, d->repetition, d->component);
     hf_span type = {f.p, (size_t)(te - f.p)};
@@ -428,7 +606,10 @@ static const pf_key *match(const hf_profile *rs, const hf_hl7_msg *msg, const hf
     }
     const pf_key *k = NULL;
     if (type.len > 0 && type.len <= PF_MAX_KEYPART && event.len <= PF_MAX_KEYPART) {
-        if (event.len > 0)
+        size_t n = type.len + 1 + event.len;
+        if (event.len > 0 && d->component == '^' && n <= 7) /* "ADT^A01" as sent */
+            k = find_short_key(rs, type.p, n, lim);
+        else if (event.len > 0)
             k = find_key(rs, type, event);
         if (k == NULL)
             k = find_key(rs, type, (hf_span){"*", 1});
@@ -439,8 +620,7 @@ static const pf_key *match(const hf_profile *rs, const hf_hl7_msg *msg, const hf
 }
 
 static const char *msg_end(const hf_hl7_msg *msg) {
-    hf_span raw = hf_hl7_msg_raw(msg);
-    return raw.p + raw.len;
+    return msg->base + msg->body_off + msg->body_len;
 }
 
 const char *hf_profile_which(const hf_profile *rules, const hf_hl7_msg *msg) {
@@ -454,31 +634,35 @@ const char *hf_profile_which(const hf_profile *rules, const hf_hl7_msg *msg) {
 size_t hf_profile_check(const hf_profile *rules, const hf_hl7_msg *msg,
                         hf_profile_violation *out, size_t max) {
     pf_out o = {msg, out, out != NULL ? max : 0, 0};
-    size_t nseg = hf_hl7_seg_count(msg);
+    size_t nseg = msg->nseg;
     if (nseg == 0)
         return 0;
-    hf_hl7_delims d = hf_hl7_msg_delims(msg);
+    const hf_hl7_delims d = msg->d;
     const char *lim = msg_end(msg);
     const pf_key *k = match(rules, msg, &d, lim);
     const pf_sect *s = &rules->sects[k != NULL ? k->sect : 0];
-    hf_span ver = hf_hl7_field(msg, 0, 12);
+    segv h = seg_view(msg, 0);
+    hf_span ver = segv_field(&h, 12);
     ver.len = (size_t)(find_2(ver.p, ver.p + ver.len, lim, d.repetition, d.component) - ver.p);
     unsigned version = pf_version_parse(ver.p, ver.len);
     bool plain = d.field == '|' && d.component == '^' && d.repetition == '~' &&
                  (d.escape == '\\' || d.escape == 0) &&
                  (d.subcomponent == '&' || d.subcomponent == 0);
     fctx c = {rules, msg, d, version != 0 ? version : PF_VERSION_UNKNOWN, &o, lim, plain, 0,
-              {"", 0}};
+              PF_CK_NONE};
+    uint32_t band = 0;
+    while (band + 1 < rules->nbands && rules->band_lo[band + 1] <= c.version)
+        band++;
+    const pf_plan *pl = &s->plans[band];
     pf_run run;
     if (s->npos > 0)
         pf_struct_begin(s, &run);
     uint32_t last_key = 0, sym = PF_NO_SYM; /* packed IDs are never 0 */
     for (size_t seg = 0; seg < nseg; seg++) {
-        hf_span id = hf_hl7_seg_id(msg, seg);
-        uint32_t key = pf_pack_id(id.p);
-        if (key != last_key) { /* OBX OBX OBX...: one lookup per run */
-            last_key = key;
-            sym = pf_sym_find(rules, key);
+        const hf_hl7_seg *sr = &msg->seg[seg];
+        if (sr->id != last_key) { /* OBX OBX OBX...: one lookup per run */
+            last_key = sr->id;
+            sym = pf_sym_find(rules, last_key);
         }
         if (sym == PF_NO_SYM)
             continue;
@@ -497,27 +681,8 @@ size_t hf_profile_check(const hf_profile *rules, const hf_hl7_msg *msg,
                 pf_struct_step(rules, s, &run, sym, seg, &o);
             }
         }
-        /* rules run in field order: look each field up once (the parser's
-         * index makes that O(1); never scan a segment for its fields) */
-        uint32_t have = 0, tbf = s->tbf[sym];
-        hf_span f = {"", 0};
-        c.tb_field = 0;
-        for (uint32_t i = s->rbeg[sym]; i < s->rbeg[sym + 1]; i++) {
-            const pf_rule *r = &s->rules[i];
-            if (c.version < r->vmin || c.version > r->vmax)
-                continue;
-            if (r->field != have) {
-                f = hf_hl7_field(msg, seg, r->field);
-                have = r->field;
-                if (have == tbf) { /* OBX-2, read again by the OBX-5 rule */
-                    c.tb_field = have;
-                    c.tb = f;
-                }
-            }
-            if (f.len != 0 && r->fast != PF_FAST_NONE && fast_ok(&c, r, seg, f))
-                continue; /* the well-formed common case, accepted at once */
-            check_rule(&c, r, seg, f);
-        }
+        if (pl->obeg[sym] != pl->obeg[sym + 1]) /* NTE, NK1...: no field rules */
+            check_fields(&c, pl->ops + pl->obeg[sym], pl->ops + pl->obeg[sym + 1], seg);
     }
     if (s->npos > 0)
         pf_struct_end(rules, s, &run, &o);

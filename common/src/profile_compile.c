@@ -393,6 +393,8 @@ hf_status pf_compile(pb *b, hf_profile **out) {
             st = merge_rules(b, rs, sorted, (int32_t)i - 1, s);
     }
     free(sorted);
+    if (st == HF_OK && pf_plan_build(rs) != HF_OK)
+        st = oom(b);
     if (st != HF_OK) {
         pf_arena_free(&rs->arena);
         free(rs);

@@ -108,17 +108,26 @@ unsigned pf_version_parse(const char *p, size_t n);
 enum pf_usage { PF_USE_O, PF_USE_R, PF_USE_X };
 
 /* Rule shapes the checker accepts without the general path when the value
- * is the common well-formed one (set by pf_compile). */
+ * is the common well-formed one (set by pf_compile, refined by
+ * pf_plan_build). "Fits" below: no maxlen, or the field within it. */
 enum pf_fast {
     PF_FAST_NONE,    /* always the general path */
     PF_FAST_PRESENT, /* presence is all there is to check */
     PF_FAST_FIELD,   /* a whole-field rule with a type check or a table (not
                         both): a field within its length that is one valid
                         value, one code of the table, or (nothing else to
-                        check) one repetition passes */
-    PF_FAST_COMP     /* a component rule without type check: one repetition
+                        check) one repetition passes; refined into: */
+    PF_FAST_COMP,    /* a component rule without type check: one repetition
                         whose component is present, within its length and in
                         the table passes */
+    PF_FAST_LEN,     /* FIELD, no check, table or reps: a field that fits */
+    PF_FAST_ONEREP,  /* FIELD, reps only: fits, no repetition separator */
+    PF_FAST_DTM,     /* FIELD, TS/DTM: fits, one valid timestamp */
+    PF_FAST_VALUE,   /* FIELD, DT/TM/NM/SI: fits, one valid value */
+    PF_FAST_CODE,    /* FIELD, table: fits, one code of the table */
+    PF_FAST_VARIES,  /* FIELD, VARIES: as the type the typed-by field names */
+    PF_FAST_COMP1    /* COMP on MSH-1/MSH-2 (literal fields, never split by
+                        the general path): only a field of one repetition */
 };
 
 /* One field or component rule. */
@@ -168,6 +177,36 @@ static inline uint32_t pf_code_slot(uint64_t key, uint32_t mask) {
     return (uint32_t)((key * 0x9e3779b97f4a7c15u) >> 40) & mask;
 }
 
+/* One rule in a plan, with what its shortcut (enum pf_fast) reads held
+ * inline. The ops of a segment symbol run in wire order (field, then
+ * component); the first op of each field looks the field up. */
+typedef struct pf_op {
+    const pf_rule *rule;    /* the rule, for the general path */
+    const pf_table *table;  /* its table, NULL none */
+    uint32_t maxlen;        /* as rule->maxlen */
+    uint16_t field;         /* as rule->field */
+    uint16_t comp;          /* as rule->comp */
+    uint8_t fast;           /* enum pf_fast */
+    uint8_t check;          /* as rule->check */
+    uint8_t usage;          /* as rule->usage */
+    uint8_t fetch;          /* first op of its field: look the field up */
+    /* the rest only on fetch ops: */
+    uint8_t on_empty;       /* an op of this field reports it empty (R, whole) */
+    uint8_t last_loud;      /* no later field of the symbol has on_empty: when
+                               this field is beyond the segment's end, so
+                               are the rest, and none can report anything */
+    uint8_t type_src;       /* a VARIES rule of the segment reads its type here */
+    uint8_t nfield;         /* ops of this field, this one included */
+} pf_op;
+
+/* The rules of a section that apply to one band of HL7 versions as ops
+ * per symbol (built by pf_plan_build), so the checker neither filters by
+ * version nor compares fields per rule. */
+typedef struct pf_plan {
+    uint32_t *obeg;    /* nsym + 1: ops[obeg[s] .. obeg[s + 1]) of symbol s */
+    pf_op *ops;
+} pf_plan;
+
 /* One message section. */
 typedef struct pf_sect {
     const char *label;  /* first key, for texts */
@@ -180,6 +219,7 @@ typedef struct pf_sect {
     uint32_t *rbeg;     /* nsym + 1: rules[rbeg[s] .. rbeg[s + 1]) of symbol s */
     uint16_t *tbf;      /* nsym: field a VARIES rule of s takes its type from */
     pf_rule *rules;
+    pf_plan *plans;     /* one per version band (hf_profile.band_lo) */
 } pf_sect;
 
 /* A message key: "ADT^A01", "ADT^*" or "*". */
@@ -202,7 +242,13 @@ struct hf_profile {
     uint32_t nkeys;
     uint32_t *kslot;               /* open-addressing hash of the keys: key + 1 */
     uint32_t kmask;                /* slots - 1 */
+    uint64_t *skey;                /* the keys of 1 to 7 bytes, packed (pf_pack_code), in
+                                      an open-addressing hash: 0 = empty, smask + 1 slots */
+    uint32_t *skey_key;            /* index in keys of each skey slot */
+    uint32_t smask;
     int32_t star;                  /* section of "*", or -1 */
+    uint16_t *band_lo;             /* first version of each band, ascending; [0] = 0 */
+    uint32_t nbands;
     hf_profile_info info;
 };
 
@@ -296,6 +342,10 @@ hf_status pb_fail(pb *b, const pb_tok *at, const char *fmt, ...)
 
 /* Compiles @p b into a rule set. */
 hf_status pf_compile(pb *b, hf_profile **out);
+
+/* Builds the version bands of @p rs and every section's plans from the
+ * merged rules (sect->rules, rbeg, tbf). HF_OK or HF_ENOMEM. */
+hf_status pf_plan_build(hf_profile *rs);
 
 /* Compiles the structure tokens of @p in into @p out (states, follow,
  * accept, pos_sym, lab, lmask); symbols must already be numbered. */

@@ -178,6 +178,15 @@ static void varies_takes_the_type_from_another_field(void **state) {
     assert_string_equal(r.v[0].reason, "not a valid NM (no digits)");
 }
 
+static void varies_type_code_is_the_first_component(void **state) {
+    (void)state;
+    /* only the code before a component or repetition separator counts */
+    const char *rules = "field OBX-5 VARIES O typed-by 2\n";
+    expect(rules, MSH "OBX|1|NM^x|X||SECRET\nOBX|2|DTM~TS|X||2024133\nOBX|3|N^M|X||a\n"
+                  "OBX|4|NMX|X||a\nOBX|5|DT|X||20240230\nOBX|6|^NM|X||a\nOBX|7|TS^|X||99\n",
+           "bad_format@OBX-5 bad_format@OBX[2]-5 bad_format@OBX[5]-5 bad_format@OBX[7]-5");
+}
+
 static void literal_msh_fields(void **state) {
     (void)state;
     const char *rules = "field MSH-1 ST R len 1\nfield MSH-2 ST R len 5\n";
@@ -192,6 +201,65 @@ static void section_rule_replaces_global_rule(void **state) {
     expect(rules, MSH "PID|1\n", "required_empty@PID-8"); /* ADT^A01: PID-7 optional */
     expect(rules, "MSH|^~\\&|||||||ADT^A02|1|P|2.5\nPID|1\n",
            "required_empty@PID-7 required_empty@PID-8");
+}
+
+/* ------------------------------------------- compiled plans (profile_plan.c) */
+
+static void version_bands_pick_the_rules_of_each_version(void **state) {
+    (void)state;
+    /* bands start at 2.3, 2.4, 2.5 and 2.6 (until 2.5 ends after 2.5.9) */
+    const char *rules = "field MSH-7 TS O until 2.4\nfield MSH-7 TS R since 2.5\n"
+                        "field PID-18 CX X since 2.3 until 2.5\nfield PID-19 ST R since 2.4\n"
+                        "field PID-20 ST R\n";
+    const char *pid = "PID|1|||||||||||||||||SECRET\n"; /* PID-18 */
+    char msg[256];
+    static const struct {
+        const char *version, *want;
+    } cases[] = {
+        {"2.2", "required_empty@PID-20"},
+        {"2.3", "not_allowed@PID-18 required_empty@PID-20"},
+        {"2.4", "not_allowed@PID-18 required_empty@PID-19 required_empty@PID-20"},
+        {"2.5.1", "required_empty@MSH-7 not_allowed@PID-18 required_empty@PID-19 "
+                  "required_empty@PID-20"},
+        {"2.6", "required_empty@MSH-7 required_empty@PID-19 required_empty@PID-20"},
+        {"x", "required_empty@MSH-7 required_empty@PID-19 required_empty@PID-20"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(msg, sizeof msg, "MSH|^~\\&|||||||ADT^A01|1|P|%s\n%s", cases[i].version, pid);
+        expect(rules, msg, cases[i].want);
+    }
+}
+
+static void absent_trailing_fields_still_report_required_ones(void **state) {
+    (void)state;
+    /* PID-7 and PID-8 are beyond the segment's end: PID-30 (R) still
+     * reports, the optional ones in between stay quiet */
+    const char *rules = "field PID-7 TS O\nfield PID-8 IS O table T\nfield PID-30 ID R\n"
+                        "field PID-31 ID O\ntable T F M\n";
+    expect(rules, MSH "PID|1||X\n", "required_empty@PID-30");
+    expect(rules, MSH "PID|1||X||||19990231|Q\n",
+           "bad_format@PID-7 not_in_table@PID-8 required_empty@PID-30");
+    expect(rules, MSH "PID|1||X||||19990228|F" "||||||||||||||||||||||Y|SECRET\n", "");
+}
+
+static void component_rules_on_repetitions(void **state) {
+    (void)state;
+    const char *rules = "field PID-3.1 ST R len 4\nfield PID-3.4 ID O table T\n"
+                        "field FT1-4.1 TS O\ntable T AA BB\n";
+    expect(rules, MSH "PID|1||1^^^AA~2^^^BB~~3\n", "");
+    expect(rules, MSH "PID|1||1^^^AA~^^^BB~12345^^^CC\n",
+           "required_empty@PID-3[2].1 too_long@PID-3[3].1 not_in_table@PID-3[3].4");
+    expect(rules, MSH "FT1|1|||20240229&x~20240230^z~202402291200-0500\n",
+           "bad_format@FT1-4[2].1");
+    expect(rules, MSH "FT1|1|||20230229\n", "bad_format@FT1-4.1");
+}
+
+static void component_rules_on_literal_msh_fields(void **state) {
+    (void)state;
+    /* MSH-1 and MSH-2 are never split: a component rule sees one value */
+    expect("field MSH-2.1 ST R len 2\n", MSH, "too_long@MSH-2.1");
+    expect("field MSH-2.2 ST R\n", MSH, "");
+    expect("field MSH-2.1 TS O\n", MSH, "bad_format@MSH-2.1");
 }
 
 /* ------------------------------------------------------------- structure */
@@ -399,8 +467,13 @@ int main(void) {
         cmocka_unit_test(lengths_and_repetitions),
         cmocka_unit_test(version_ranges_follow_msh12),
         cmocka_unit_test(varies_takes_the_type_from_another_field),
+        cmocka_unit_test(varies_type_code_is_the_first_component),
         cmocka_unit_test(literal_msh_fields),
         cmocka_unit_test(section_rule_replaces_global_rule),
+        cmocka_unit_test(version_bands_pick_the_rules_of_each_version),
+        cmocka_unit_test(absent_trailing_fields_still_report_required_ones),
+        cmocka_unit_test(component_rules_on_repetitions),
+        cmocka_unit_test(component_rules_on_literal_msh_fields),
         cmocka_unit_test(structure_accepts_the_grammar),
         cmocka_unit_test(obx_without_obr_names_the_missing_obr),
         cmocka_unit_test(out_of_place_segment),

@@ -16,6 +16,8 @@
 #include "hl7flow/hl7.h"
 #include "hl7flow/profile.h"
 
+#include "../../common/src/profile_values.h" /* the DTM shortcuts, tested directly */
+
 /* The reason ZZZ-1 = @p value gets as @p type, or NULL when valid. The
  * returned text lives until the next call. */
 static const char *verdict(const char *type, const char *value) {
@@ -152,6 +154,49 @@ static void nm_and_si(void **state) {
     assert_invalid("SI", "1.0", "not a non-negative integer");
 }
 
+/* The checker accepts common timestamps by shortcuts (dtm_fast_ok,
+ * dtm_zone_fast_ok) before the full check: they must accept exactly what
+ * check_dtm accepts, on every date, time and offset of the shapes they
+ * take (and reject the rest, which then takes the full check). */
+static void dtm_shortcuts_agree_with_the_full_check(void **state) {
+    (void)state;
+    static const unsigned years[] = {0, 1, 4, 100, 400, 1900, 2000, 2023, 2024, 2100, 9999};
+    static const unsigned months[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 99};
+    static const unsigned days[] = {0, 1, 9, 10, 27, 28, 29, 30, 31, 32, 99};
+    static const unsigned times[] = {0, 1, 9, 10, 23, 24, 29, 59, 60, 61, 99};
+    static const char *const zones[] = {"", "+0000", "-0500", "+1400", "+1459", "+1500",
+                                        "-0060", "+05", "+05a0", "-1200"};
+    static const int digits[] = {8, 12, 14}; /* date, minutes, seconds */
+#define PF_N(a) (sizeof(a) / sizeof((a)[0]))
+    size_t checked = 0;
+    for (size_t yi = 0; yi < PF_N(years); yi++)
+        for (size_t mi = 0; mi < PF_N(months); mi++)
+            for (size_t di = 0; di < PF_N(days); di++)
+                for (size_t t = 0; t < 4 * PF_N(times); t++)
+                    for (size_t z = 0; z < PF_N(zones); z++)
+                        for (size_t k = 0; k < PF_N(digits); k++) {
+                            /* hour, minute, second in turn take each value
+                             * while the others are valid; then all three */
+                            unsigned v = times[t / 4], w = t % 4;
+                            unsigned hms[3] = {w == 0 || w == 3 ? v : 12,
+                                               w == 1 || w == 3 ? v : 30,
+                                               w == 2 || w == 3 ? v : 30};
+                            char b[40];
+                            snprintf(b, sizeof b, "%04u%02u%02u%02u%02u%02u", years[yi],
+                                     months[mi], days[di], hms[0], hms[1], hms[2]);
+                            snprintf(b + digits[k], sizeof b - 14, "%s", zones[z]);
+                            size_t len = strlen(b), zl = strlen(zones[z]);
+                            int full = check_dtm(b, len) == NULL;
+                            if (zl == 0 && dtm_fast_ok(b, len) != full)
+                                fail_msg("dtm_fast_ok disagrees on %s", b);
+                            if (dtm_zone_fast_ok(b, len) != (zl == 5 && full))
+                                fail_msg("dtm_zone_fast_ok disagrees on %s", b);
+                            checked++;
+                        }
+#undef PF_N
+    assert_true(checked > 500000);
+}
+
 static void unchecked_types_accept_anything(void **state) {
     (void)state;
     assert_valid("ST", "anything at all");
@@ -167,6 +212,7 @@ int main(void) {
         cmocka_unit_test(ts_checks_component_one_only),
         cmocka_unit_test(dt_and_tm),
         cmocka_unit_test(nm_and_si),
+        cmocka_unit_test(dtm_shortcuts_agree_with_the_full_check),
         cmocka_unit_test(unchecked_types_accept_anything),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

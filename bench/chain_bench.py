@@ -8,7 +8,8 @@ max 2000, exactly-once by default):
   relays: hl7.raw.ingest -> relay -> hl7.validated -> relay -> hl7.enriched
           -> relay -> hl7.parsed.adt
 Runs alternate between the chains (the idle one only polls), in pairs
-whose order flips each time:
+whose order flips each time; each latency pair runs on two new brokers
+(the mock broker's fetches slow down as its partitions fill):
   throughput: CHAIN_MESSAGES generated messages (all valid) produced
     unthrottled into hl7.raw.ingest; time = first record's ingest_ts until
     the chain's outputs have grown by the count (bench/benchwatch.c span);
@@ -78,6 +79,25 @@ def latency(ch, path, fleet):
                           LAT_MESSAGES)
 
 
+def fresh_chains(warm):
+    """Both chains on new dev brokers, started and warmed up with 1,000
+    messages each (connections, metadata, first transactions)."""
+    fleet = relay = None
+    try:
+        fleet, relay = FleetChain(GUARANTEE), Chain(3, GUARANTEE, COMMON)
+        fleet.start()
+        relay.start()
+        fleet.throughput_run("hl7.raw.ingest", ",".join(PARSED), warm, 1000,
+                             ["hl7.raw.ingest"], PARSED)
+        relay.throughput_run("hl7.raw.ingest", relay.last, warm, 1000, ["hl7.raw.ingest"])
+    except BaseException:
+        for ch in (fleet, relay):
+            if ch is not None:
+                ch.close()
+        raise
+    return fleet, relay
+
+
 def section(res, info):
     tp = res["throughput"]
     fl = [MESSAGES / r["fleet"]["seconds"] for r in tp]
@@ -105,7 +125,7 @@ Other load during the runs (machine busy time minus this benchmark's processes):
 
 Issue 4: the three-stage chain (parser -> enricher -> router) beside a do-nothing relay chain with the same number of hops and the same client settings, measured in the same run; target: the chain's p99 latency at most {P99_TARGET}x the relay chain's.
 
-Setup: two fresh dev brokers, one per chain, {g}, HL7FLOW_BATCH_MAX 2000, `KAFKA_FETCH_WAIT_MAX_MS=5` on every client, `HL7FLOW_EOS_MIRROR_COMMIT=true`. Fleet: the stages with their defaults (profiles enforced, file: registry, `config/facilities.dev.json`, code maps) plus a bench-only MRN hash key, writing the five typed topics; relays: hl7.raw.ingest -> hl7.validated -> hl7.enriched -> hl7.parsed.adt. {RUNS} alternating pairs per measurement. Throughput: {MESSAGES:,} messages of `hl7flow gen --seed 1 --facilities 24` ({info['bytes'] / MESSAGES:,.0f} bytes of HL7 each) produced unthrottled; time = first record's ingest_ts until the outputs grew by the count. Latency: {LAT_MESSAGES:,} messages of `--seed 2` at a steady {sb.RATE:,}/s; latency = receipt at a read_committed consumer of the outputs - ingest_ts (includes the producer's linger.ms 5).
+Setup: two dev brokers, one per chain, new for the throughput runs and again for each latency pair (after a 1,000-message warm-up of each chain; librdkafka 2.0.2's mock broker finds a fetch offset by a linear scan over the partition's message sets, so fetches slow down as earlier runs fill the partitions, see `docs/devbroker.md`), {g}, HL7FLOW_BATCH_MAX 2000, `KAFKA_FETCH_WAIT_MAX_MS=5` on every client, `HL7FLOW_EOS_MIRROR_COMMIT=true`. Fleet: the stages with their defaults (profiles enforced, file: registry, `config/facilities.dev.json`, code maps) plus a bench-only MRN hash key, writing the five typed topics; relays: hl7.raw.ingest -> hl7.validated -> hl7.enriched -> hl7.parsed.adt. {RUNS} alternating pairs per measurement. Throughput: {MESSAGES:,} messages of `hl7flow gen --seed 1 --facilities 24` ({info['bytes'] / MESSAGES:,.0f} bytes of HL7 each) produced unthrottled; time = first record's ingest_ts until the outputs grew by the count. Latency: {LAT_MESSAGES:,} messages of `--seed 2` at a steady {sb.RATE:,}/s; latency = receipt at a read_committed consumer of the outputs - ingest_ts (includes the producer's linger.ms 5).
 
 | measurement | fleet chain | relay chain | fleet / relay | target |
 |---|---:|---:|---:|---|
@@ -133,14 +153,7 @@ def main():
         lat = gen(files, LAT_MESSAGES, 2)
         warm = gen(files, 1000, 3)
         _, nbytes = payload_bytes(tput)
-        fleet, relay = FleetChain(GUARANTEE), Chain(3, GUARANTEE, COMMON)
-        fleet.start()
-        relay.start()
-        log("warm-up through both chains")
-        fleet.throughput_run("hl7.raw.ingest", ",".join(PARSED), warm, 1000,
-                             ["hl7.raw.ingest"], PARSED)
-        log("fleet warmed up")
-        relay.throughput_run("hl7.raw.ingest", relay.last, warm, 1000, ["hl7.raw.ingest"])
+        fleet, relay = fresh_chains(warm)
         for i in range(RUNS):
             order = (True, False) if i % 2 == 0 else (False, True)
             pair = {}
@@ -152,6 +165,14 @@ def main():
                 f"{MESSAGES / pair['fleet']['seconds']:,.0f} msgs/s, relays "
                 f"{MESSAGES / pair['relay']['seconds']:,.0f} msgs/s")
         for i in range(RUNS):
+            # Each latency pair on two new dev brokers: the mock broker finds
+            # a fetch offset by a linear scan over the partition's message
+            # sets, so its cost per fetch grows with what earlier runs left
+            # behind (docs/devbroker.md).
+            fleet.close()
+            relay.close()
+            fleet = relay = None
+            fleet, relay = fresh_chains(warm)
             order = (True, False) if i % 2 == 0 else (False, True)
             pair = {}
             for is_fleet in order:

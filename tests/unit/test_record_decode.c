@@ -140,10 +140,93 @@ static void long_strings_and_many_nulls_are_walked_whole(void **state) {
         same_verdict(w, w->enc.p, cut);
 }
 
+/* Every cut of @p w->enc and every flip of a byte in [@p from, len) to
+ * each of the bytes the fast paths branch on: walk and decode agree. */
+static void cuts_and_flips_agree(world *w, size_t from) {
+    static const unsigned char flips[] = {0x00, 0x01, 0x02, 0x04, 0x7e, 0x7f, 0x80, 0x81, 0xff};
+    size_t len = w->enc.len;
+    char *copy = malloc(len);
+    assert_non_null(copy);
+    for (size_t cut = from; cut <= len; cut++)
+        same_verdict(w, w->enc.p, cut);
+    for (size_t at = from; at < len; at++)
+        for (size_t f = 0; f < sizeof flips; f++) {
+            memcpy(copy, w->enc.p, len);
+            copy[at] = (char)flips[f];
+            same_verdict(w, copy, len);
+        }
+    free(copy);
+}
+
+/* The string loops check bounds only within 64 bytes of the end (a short
+ * string is a length byte and at most 63 bytes): strings of 0 to 70 bytes
+ * put each length byte at every distance from a cut, and from the end of
+ * the record. */
+static void short_strings_at_every_distance_from_the_end(void **state) {
+    world *w = *state;
+    for (int first = 0; first <= 70; first += 7) {
+        char text[4096];
+        int n = snprintf(text, sizeof text,
+                         "MSH|^~\\&|APP|FAC|HUB|HUB|20240101120000||ADT^A01|C%d|P|2.5.1\r"
+                         "PID|1||123^^^FAC^MR||DOE^JANE||19700101|F\rZZZ",
+                         first);
+        for (int k = first; k <= first + 70 && n > 0 && (size_t)n + 80 < sizeof text; k += 3) {
+            text[n++] = '|';
+            for (int j = 0; j < k % 71; j++)
+                text[n++] = (char)('a' + j % 26);
+        }
+        assert_true(n > 0 && (size_t)n < sizeof text);
+        encode_text(w, text, (size_t)n);
+        hf_rec *b = NULL;
+        assert_int_equal(
+            hf_rec_decode_some(w->some, w->enc.p, w->enc.len, HF_REC_STAGED, 0, &b, NULL), HF_OK);
+        assert_int_equal(b->source.off[b->source.n], w->enc.len); /* walked to the last byte */
+        cuts_and_flips_agree(w, w->enc.len > 400 ? w->enc.len - 400 : 0);
+    }
+}
+
+/* Optional ints take one byte up to 63 in magnitude (zigzag 0..0x7f) and
+ * two from 64: days since 1970 from PID-7 and OBX set ids on both sides,
+ * decoded to the right values, and every cut and flip refused alike. */
+static void one_and_two_byte_numbers(void **state) {
+    world *w = *state;
+    static const struct {
+        const char *date;
+        int32_t days;
+        const char *set_id;
+        int32_t set;
+    } cases[] = {{"19700101", 0, "1", 1},     {"19700305", 63, "63", 63},
+                 {"19700306", 64, "64", 64},  {"19691231", -1, "200", 200},
+                 {"19691029", -64, "0", 0},   {"19691028", -65, "8191", 8191}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[1024];
+        int n = snprintf(text, sizeof text,
+                         "MSH|^~\\&|LAB|FAC|HUB|HUB|20240101120000||ORU^R01|N%zu|P|2.5.1\r"
+                         "PID|1||123^^^FAC^MR||DOE^JANE||%s|F\r"
+                         "OBR|1|P1|F1|GLU^Glucose^L\r"
+                         "OBX|%s|NM|GLU^Glucose^L||5.4|mmol/L|||||F\r",
+                         i, cases[i].date, cases[i].set_id);
+        assert_true(n > 0 && (size_t)n < sizeof text);
+        encode_text(w, text, (size_t)n);
+        hf_rec *a = NULL;
+        assert_int_equal(hf_rec_decode(w->full, w->enc.p, w->enc.len, HF_REC_STAGED, &a, NULL),
+                         HF_OK);
+        assert_non_null(a->patient);
+        assert_true(a->patient->birth_date.set);
+        assert_int_equal(a->patient->birth_date.v, cases[i].days);
+        assert_int_equal(a->observations.n, 1);
+        assert_true(a->observations.v[0].set_id.set);
+        assert_int_equal(a->observations.v[0].set_id.v, cases[i].set);
+        cuts_and_flips_agree(w, 0);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(walking_and_decoding_refuse_alike),
         cmocka_unit_test(long_strings_and_many_nulls_are_walked_whole),
+        cmocka_unit_test(short_strings_at_every_distance_from_the_end),
+        cmocka_unit_test(one_and_two_byte_numbers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

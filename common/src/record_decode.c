@@ -228,14 +228,81 @@ static bool get_field(dec *d, const hf_rfield *f, char *base) {
     return fail(d, HF_ESYNTAX, "unknown field kind");
 }
 
+/* A string under 64 bytes at @p p (one even length byte, the bytes all
+ * there) into @p out: the byte after it. NULL for anything else, which
+ * the general path (get_bytes) then accepts or refuses. */
+static inline const unsigned char *get_short_string(const unsigned char *p,
+                                                    const unsigned char *end, hf_span *out) {
+    if (p >= end || (*p & 0x81) != 0 || (size_t)(*p >> 1) >= (size_t)(end - p))
+        return NULL;
+    size_t n = *p >> 1;
+    *out = n > 0 ? (hf_span){(const char *)p + 1, n} : (hf_span){"", 0};
+    return p + 1 + n;
+}
+
+/* The common shapes of one field, stored as get_field stores them: an
+ * absent optional value, a string under 64 bytes (optional or not), an
+ * int of one byte (optional or not). Returns the byte after the field, or
+ * NULL when the field needs get_field (longer values, records, arrays,
+ * and every error: nothing is refused here). */
+static inline const unsigned char *get_common(const unsigned char *p, const unsigned char *end,
+                                              const hf_rfield *f, char *at) {
+    if (p >= end)
+        return NULL;
+    unsigned b = *p;
+    switch (f->kind) {
+    case HF_RK_STR:
+        return get_short_string(p, end, (hf_span *)(void *)at);
+    case HF_RK_OSTR:
+    case HF_RK_OBYTES:
+        if (b == 0) {
+            *(hf_span *)(void *)at = (hf_span){"", 0};
+            return p + 1;
+        }
+        return b == 2 ? get_short_string(p + 1, end, (hf_span *)(void *)at) : NULL;
+    case HF_RK_INT:
+        if (b >= 0x80)
+            return NULL;
+        *(int32_t *)(void *)at = (int32_t)(b >> 1) ^ -(int32_t)(b & 1);
+        return p + 1;
+    case HF_RK_TS:
+        if (b >= 0x80)
+            return NULL;
+        *(int64_t *)(void *)at = (int64_t)(b >> 1) ^ -(int64_t)(b & 1);
+        return p + 1;
+    case HF_RK_OINT:
+    case HF_RK_ODATE: {
+        hf_opt_i32 *o = (hf_opt_i32 *)(void *)at;
+        if (b == 0) {
+            *o = (hf_opt_i32){0, false};
+            return p + 1;
+        }
+        if (b != 2 || end - p < 2 || p[1] >= 0x80)
+            return NULL;
+        *o = (hf_opt_i32){(int32_t)(p[1] >> 1) ^ -(int32_t)(p[1] & 1), true};
+        return p + 2;
+    }
+    case HF_RK_OTS: {
+        hf_opt_i64 *o = (hf_opt_i64 *)(void *)at;
+        if (b == 0) {
+            *o = (hf_opt_i64){0, false};
+            return p + 1;
+        }
+        if (b != 2 || end - p < 2 || p[1] >= 0x80)
+            return NULL;
+        *o = (hf_opt_i64){(int64_t)(p[1] >> 1) ^ -(int64_t)(p[1] & 1), true};
+        return p + 2;
+    }
+    default:
+        return NULL;
+    }
+}
+
 static bool get_record(dec *d, const hf_rdesc *rd, char *base, size_t nf) {
-    for (size_t i = 0; i < nf; i++) {
-        const hf_rfield *f = &rd->fields[i];
-        /* Most optional strings are null: the same result as get_field,
-         * without the call. */
-        if (f->kind == HF_RK_OSTR && d->p < d->end && *d->p == 0) {
-            d->p++;
-            *(hf_span *)(void *)(base + f->off) = (hf_span){"", 0};
+    for (const hf_rfield *f = rd->fields, *last = f + nf; f < last; f++) {
+        const unsigned char *next = get_common(d->p, d->end, f, base + f->off);
+        if (next != NULL) {
+            d->p = next;
             continue;
         }
         if (!get_field(d, f, base))
